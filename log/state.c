@@ -1,0 +1,189 @@
+/* log: the mmap'd state page — HWM publication (seqlock) and futex wake-ups.
+ * Writer side: the thread owning the partition. Read side: any process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log_pvt.h"
+#include "rxl_crc32c.h"
+#include "rxl_err.h"
+
+int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
+		  struct rxl_state_file **out)
+{
+	int flags = writable ? O_RDWR : O_RDONLY;
+	int fd, err = 0;
+	struct stat sb;
+	void *m;
+
+	if (create)
+		flags |= O_CREAT;
+	fd = rxl_io->openat(dirfd, "state", flags, 0644);
+	if (fd < 0)
+		return rxl_err_set(fd, "state file: %s", strerror(-fd));
+	if (fstat(fd, &sb) < 0) {
+		err = rxl_err_set(-errno, "state file: %s", strerror(errno));
+		goto close_fd;
+	}
+	bool fresh = sb.st_size == 0;
+
+	if (sb.st_size < RXL_STATE_SIZE) {
+		if (!writable) {
+			err = rxl_err_set(-ENOENT, "state file: not initialised yet");
+			goto close_fd;
+		}
+		err = rxl_io->ftruncate(fd, RXL_STATE_SIZE);
+		if (err) {
+			rxl_err_set(err, "state file: %s", strerror(-err));
+			goto close_fd;
+		}
+	}
+	m = mmap(NULL, RXL_STATE_SIZE, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+		 fd, 0);
+	if (m == MAP_FAILED) {
+		err = rxl_err_set(-errno, "state file: mmap: %s", strerror(errno));
+		goto close_fd;
+	}
+	struct rxl_state_file *st = m;
+
+	if (fresh || (writable && st->magic == 0)) {
+		memset(m, 0, RXL_STATE_SIZE);
+		st->version = RXL_STATE_VERSION;
+		st->segment_bytes = segment_bytes;
+		st->magic = RXL_STATE_MAGIC;
+	} else if (st->magic != RXL_STATE_MAGIC || st->version != RXL_STATE_VERSION) {
+		munmap(m, RXL_STATE_SIZE);
+		err = rxl_err_set(-EBADMSG, "state file: bad magic or version (not an rxlog partition?)");
+		goto close_fd;
+	}
+	if (writable && segment_bytes)
+		st->segment_bytes = segment_bytes;
+	*out = st;
+close_fd:
+	close(fd);
+	return err;
+}
+
+void rxl_state_unmap(struct rxl_state_file *st)
+{
+	if (st)
+		munmap(st, RXL_STATE_SIZE);
+}
+
+static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
+}
+
+void rxl_state_publish(struct rxl_state_file *st, const struct rxl_pub *p)
+{
+	/* Relaxed: the writer is the only store to seq; it reads its own value. */
+	uint32_t s = rxl_load_relaxed(&st->seq);
+
+	/* P1: seq odd, then a release fence so that no field store below is
+	 * seen before the odd seq (seqlock writer, Boehm 2012). Pairs with A2
+	 * in rxl_state_read(). */
+	rxl_store_relaxed(&st->seq, s + 1);
+	rxl_fence_release();
+	rxl_store_relaxed(&st->hwm, p->hwm);
+	rxl_store_relaxed(&st->hwm_segment, p->hwm_segment);
+	rxl_store_relaxed(&st->hwm_position, p->hwm_position);
+	rxl_store_relaxed(&st->durable, p->durable);
+	rxl_store_relaxed(&st->log_start, p->log_start);
+	/* P2: release; makes the fields (and every byte of the log and index
+	 * written before this call) visible to a reader that acquires the even
+	 * seq. Pairs with A1 in rxl_state_read(). */
+	rxl_store_release(&st->seq, s + 2);
+
+	/* N1: release; bumps the futex word after the new positions. */
+	rxl_add_release(&st->notify, 1);
+	/* F1: seq_cst fence between the notify bump and the waiters load.
+	 * Dekker with F2 in rxl_state_wait(): either we see the waiter, or the
+	 * waiter sees the new notify value and does not sleep. */
+	rxl_fence_sc();
+	/* Relaxed: ordered by F1. */
+	if (rxl_load_relaxed(&st->waiters))
+		futex(&st->notify, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+void rxl_state_read(const struct rxl_state_file *st, struct rxl_pub *p)
+{
+	struct rxl_state_file *s = (struct rxl_state_file *)st;
+
+	for (;;) {
+		/* A1: acquire; pairs with P2. */
+		uint32_t s1 = rxl_load_acquire(&s->seq);
+
+		if (s1 & 1)
+			continue; /* writer mid-update: a few stores, retry */
+		p->hwm = rxl_load_relaxed(&s->hwm);
+		p->hwm_segment = rxl_load_relaxed(&s->hwm_segment);
+		p->hwm_position = rxl_load_relaxed(&s->hwm_position);
+		p->durable = rxl_load_relaxed(&s->durable);
+		p->log_start = rxl_load_relaxed(&s->log_start);
+		/* A2: acquire fence; the field loads above happen before the
+		 * re-read of seq. Pairs with P1. */
+		rxl_fence_acquire();
+		if (rxl_load_relaxed(&s->seq) == s1)
+			return;
+	}
+}
+
+static uint32_t ckpt_crc(const struct rxl_ckpt *c)
+{
+	return rxl_crc32c(0, c, offsetof(struct rxl_ckpt, crc));
+}
+
+void rxl_state_ckpt_set(struct rxl_state_file *st, uint64_t offset, uint64_t segment,
+			uint64_t position)
+{
+	struct rxl_ckpt c = {.offset = offset, .segment = segment, .position = position};
+
+	c.crc = ckpt_crc(&c);
+	st->ckpt = c;
+}
+
+bool rxl_state_ckpt_get(const struct rxl_state_file *st, struct rxl_ckpt *out)
+{
+	*out = st->ckpt;
+	return out->crc == ckpt_crc(out) && !(out->offset == 0 && out->segment == 0 &&
+					       out->position == 0 && out->crc == 0);
+}
+
+int rxl_state_wait(struct rxl_state_file *st, uint32_t seen, int timeout_ms,
+		   bool (*still_waiting)(void *), void *arg)
+{
+	struct timespec ts, *tsp = NULL;
+	int err = 0;
+
+	if (timeout_ms >= 0) {
+		ts.tv_sec = timeout_ms / 1000;
+		ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000;
+		tsp = &ts;
+	}
+	/* Relaxed: the count only has to be seen through F1/F2. */
+	rxl_add_relaxed(&st->waiters, 1);
+	/* F2: seq_cst; pairs with F1 in rxl_state_publish(). */
+	rxl_fence_sc();
+	if (still_waiting(arg) && rxl_load_relaxed(&st->notify) == seen) {
+		/* FUTEX_WAIT (shared: the page is mapped by other processes)
+		 * re-checks notify == seen in the kernel, so a publish between
+		 * our check and the sleep is not lost. */
+		if (futex(&st->notify, FUTEX_WAIT, seen, tsp) < 0) {
+			if (errno == ETIMEDOUT)
+				err = -ETIMEDOUT;
+			else if (errno == EINTR)
+				err = -EINTR;
+		}
+	}
+	rxl_sub_relaxed(&st->waiters, 1);
+	return err;
+}
