@@ -13,6 +13,13 @@ static _Atomic int plan_persistent;
 static _Atomic int plan_err;
 static _Atomic uint64_t hits;
 static _Atomic uint64_t injected;
+static _Atomic int suspended;
+
+void rxl_fault_suspend(bool on)
+{
+	/* Relaxed: same contract as rxl_fault_arm(). */
+	rxl_store_relaxed(&suspended, on ? 1 : 0);
+}
 
 void rxl_fault_arm(const struct rxl_fault_plan *plan)
 {
@@ -44,7 +51,7 @@ uint64_t rxl_fault_injected(void)
 int rxl_fault_site(uint32_t kind)
 {
 	/* Relaxed: a counter; the hit number only has to be unique. */
-	if (!(rxl_load_relaxed(&plan_kinds) & kind))
+	if (!(rxl_load_relaxed(&plan_kinds) & kind) || rxl_load_relaxed(&suspended))
 		return 0;
 	uint64_t n = rxl_add_relaxed(&hits, 1) + 1;
 	uint64_t nth = rxl_load_relaxed(&plan_nth);

@@ -49,6 +49,13 @@ void rxl_fault_arm(const struct rxl_fault_plan *plan);
 void rxl_fault_disarm(void);
 
 /**
+ * Suspend (true) or resume (false) every site: while suspended, sites
+ * neither count nor fail (tests check the files between steps).
+ * Concurrency: as rxl_fault_arm().
+ */
+void rxl_fault_suspend(bool on);
+
+/**
  * Hits counted since the last rxl_fault_arm() among the plan's kinds.
  * Returns: the count.
  */

@@ -40,6 +40,7 @@ struct rxl_reader {
 	uint64_t pos;      /* byte position of the next batch in segs[cur] */
 	uint64_t next_off; /* offset of the next record to return */
 	bool in_batch;
+	bool need_locate;  /* segs[cur]/pos do not describe next_off yet */
 	struct rxl_batch_hdr h;
 	const uint8_t *rp, *bend;
 	int32_t left;
@@ -238,6 +239,7 @@ int rxl_reader_open(const char *part_dir, struct rxl_reader **out)
 	if (err)
 		goto unmap;
 	r->next_off = r->pub.log_start;
+	r->need_locate = true;
 	*out = r;
 	return 0;
 unmap:
@@ -320,25 +322,38 @@ static int locate(struct rxl_reader *r, uint64_t offset, size_t *k)
 	return err;
 }
 
-int rxl_reader_seek(struct rxl_reader *r, uint64_t offset)
+static int seek_locate(struct rxl_reader *r, uint64_t offset)
 {
 	size_t k;
-	int err;
+	int err = locate(r, offset, &k);
 
-	refresh_pub(r);
-	if (offset < r->pub.log_start || offset > r->pub.hwm)
-		return rxl_err_set(-ERANGE,
-				   "offset %" PRIu64 " out of range: partition %s holds [%" PRIu64
-				   ", %" PRIu64 ")",
-				   offset, r->dir, r->pub.log_start, r->pub.hwm);
-	err = locate(r, offset, &k);
 	if (err)
 		return err;
 	struct rseg *s = &r->segs[k];
 	uint64_t pos = rxl_index_lookup(s->idx_fd, s->base, offset, seg_limit(r, s));
 
 	position_at(r, k, pos, offset);
+	r->need_locate = false;
 	return 0;
+}
+
+int rxl_reader_seek(struct rxl_reader *r, uint64_t offset)
+{
+	refresh_pub(r);
+	if (offset < r->pub.log_start || offset > r->pub.hwm)
+		return rxl_err_set(-ERANGE,
+				   "offset %" PRIu64 " out of range: partition %s holds [%" PRIu64
+				   ", %" PRIu64 ")",
+				   offset, r->dir, r->pub.log_start, r->pub.hwm);
+	if (offset == r->pub.hwm) {
+		/* At the end: the segment that will hold it may not exist yet;
+		 * next() locates it once the HWM moves. */
+		r->next_off = offset;
+		r->in_batch = false;
+		r->need_locate = true;
+		return 0;
+	}
+	return seek_locate(r, offset);
 }
 
 int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
@@ -363,13 +378,11 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 			if (r->next_off >= r->pub.hwm)
 				return 0;
 		}
-		if (r->n == 0) {
-			size_t k;
-			int err = locate(r, r->next_off, &k);
+		if (r->n == 0 || r->need_locate) {
+			int err = seek_locate(r, r->next_off);
 
 			if (err)
 				return err;
-			position_at(r, k, 0, r->next_off);
 		}
 		struct rseg *s = &r->segs[r->cur];
 

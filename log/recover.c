@@ -263,8 +263,10 @@ int rxl_recover_locked(int dirfd, struct rxl_state_file *st, bool force_full,
 			goto fail;
 		err = rxl_index_seal(&ix);
 		rxl_index_close(&ix);
-		if (err)
+		if (err) {
+			rxl_err_set(err, "writing a time index: %s", strerror(-err));
 			goto fail;
+		}
 		rep->indexes_rebuilt++;
 		rep->segments_scanned++;
 		rep->batches_scanned += sc.batches;
@@ -341,6 +343,7 @@ int rxl_recover_locked(int dirfd, struct rxl_state_file *st, bool force_full,
 				err = rxl_io_fsync_dir(dirfd);
 				if (err) {
 					rxl_index_close(&ix);
+					rxl_err_set(err, "fsync of the folder: %s", strerror(-err));
 					goto fail;
 				}
 			}
@@ -370,8 +373,10 @@ int rxl_recover_locked(int dirfd, struct rxl_state_file *st, bool force_full,
 		} else {
 			err = rxl_index_seal(&ix);
 			rxl_index_close(&ix);
-			if (err)
+			if (err) {
+				rxl_err_set(err, "writing a time index: %s", strerror(-err));
 				goto fail;
+			}
 		}
 	}
 	lay->n = n;

@@ -364,6 +364,7 @@ int rxl_index_open(int dirfd, uint64_t base, uint64_t keep_pos, uint32_t interva
 	}
 	return 0;
 close_tidx:
+	rxl_err_set(err, "index files of segment %020" PRIu64 ": %s", base, strerror(-err));
 	close(ix->tidx_fd);
 close_idx:
 	close(ix->idx_fd);

@@ -396,9 +396,12 @@ static void drain(struct rxl_log *log)
 
 /* ---- Segments ------------------------------------------------------------ */
 
+/* Open (or create, with fresh indexes) segment @base as the active one.
+ * Nothing in @log changes unless it succeeds. */
 static int open_segment_files(struct rxl_log *log, uint64_t base, bool create)
 {
 	char name[RXL_SEG_NAME_MAX];
+	struct rxl_index_state ix;
 	int fd, err;
 
 	rxl_seg_name(name, sizeof(name), base, "log");
@@ -407,15 +410,18 @@ static int open_segment_files(struct rxl_log *log, uint64_t base, bool create)
 		return rxl_err_set(fd, "partition %s: segment %s: %s", log->dir, name,
 				   strerror(-fd));
 	if (create) {
-		err = rxl_index_open(log->dirfd, base, 0, log->cfg.index_interval_bytes, &log->ix);
-		if (!err)
+		err = rxl_index_open(log->dirfd, base, 0, log->cfg.index_interval_bytes, &ix);
+		if (!err) {
 			err = rxl_io_fsync_dir(log->dirfd);
-		if (err) {
-			rxl_index_close(&log->ix);
-			close(fd);
-			return rxl_err_ctx(err, "partition %s: creating segment %s", log->dir,
-					   name);
+			if (err)
+				rxl_index_close(&ix);
 		}
+		if (err) {
+			close(fd);
+			return rxl_err_set(err, "partition %s: creating segment %s: %s", log->dir,
+					   name, strerror(-err));
+		}
+		log->ix = ix;
 	}
 	log->fd = fd;
 	log->seg_base = base;
@@ -492,17 +498,19 @@ static int do_roll(struct rxl_log *log)
 		.max_ts_off = log->ix.max_ts_off,
 	};
 
-	err = push_sealed(log, &s);
-	if (err)
-		return err;
-	rxl_index_close(&log->ix);
+	struct rxl_index_state old_ix = log->ix;
+
 	old_fd = log->fd;
-	err = open_segment_files(log, log->next_offset, true);
+	err = push_sealed(log, &s);
+	if (!err)
+		err = open_segment_files(log, log->next_offset, true);
 	if (err) {
-		log->fd = old_fd;
+		if (log->n_sealed && log->sealed[log->n_sealed - 1].base == s.base)
+			log->n_sealed--;
 		fail(log, err, "creating a segment");
 		return err;
 	}
+	rxl_index_close(&old_ix);
 	if (log->fixed_file) {
 		int r = io_uring_register_files_update(&log->ring, 0, &log->fd, 1);
 
@@ -880,16 +888,23 @@ int rxl_log_open(const char *part_dir, const struct rxl_log_config *cfg, struct 
 	}
 	/* From here on a crash must trigger recovery. */
 	err = rxl_io->unlinkat(log->dirfd, "clean_shutdown");
-	if (err && err != -ENOENT)
+	if (err && err != -ENOENT) {
+		rxl_err_set(err, "partition %s: removing clean_shutdown: %s", part_dir,
+			    strerror(-err));
 		goto free_lay;
+	}
 	err = rxl_io_fsync_dir(log->dirfd);
-	if (err)
+	if (err) {
+		rxl_err_set(err, "partition %s: fsync of the folder: %s", part_dir, strerror(-err));
 		goto free_lay;
+	}
 
 	for (size_t i = 0; i + 1 < lay.n; i++) {
 		err = push_sealed(log, &lay.segs[i]);
-		if (err)
+		if (err) {
+			rxl_err_set(err, "partition %s: out of memory", part_dir);
 			goto free_lay;
+		}
 	}
 	log->next_offset = log->hwm = log->durable = log->ckpt_offset = lay.end_offset;
 	log->log_start = lay.log_start;
@@ -996,7 +1011,9 @@ int rxl_log_close(struct rxl_log *log)
 int rxl_log_validate(struct rxl_log *log)
 {
 	struct rxl_pub p;
-	uint64_t expect = log->log_start;
+	/* Not log_start: a removal that failed leaves its segment behind a
+	 * log start that already moved. */
+	uint64_t expect = log->n_sealed ? log->sealed[0].base : log->seg_base;
 
 	if (log->filling || log->head != log->tail) {
 		int err = rxl_log_sync(log);
