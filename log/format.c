@@ -120,6 +120,13 @@ void rxl_batch_begin(struct rxl_batch_builder *b, uint8_t *buf, uint32_t cap,
 	}
 }
 
+/* Timestamp deltas wrap like Java's long arithmetic (Kafka's), without
+ * signed overflow. */
+static int64_t ts_sub(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
 static unsigned varint_len(int32_t v)
 {
 	return rxl_varlong_len(v);
@@ -144,7 +151,7 @@ static uint32_t body_len(const struct rxl_record_in *r, int64_t ts_delta, int32_
 
 uint32_t rxl_record_encoded_len(const struct rxl_record_in *r, int64_t base_ts, int32_t delta)
 {
-	uint32_t body = body_len(r, r->timestamp_ms - base_ts, delta);
+	uint32_t body = body_len(r, ts_sub(r->timestamp_ms, base_ts), delta);
 
 	return body + varint_len((int32_t)body);
 }
@@ -168,7 +175,7 @@ int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
 			return -EINVAL;
 
 	int64_t base_ts = b->count == 0 ? r->timestamp_ms : b->base_ts;
-	int64_t ts_delta = r->timestamp_ms - base_ts;
+	int64_t ts_delta = ts_sub(r->timestamp_ms, base_ts);
 	uint32_t body = body_len(r, ts_delta, b->count);
 	uint32_t need = body + varint_len((int32_t)body);
 
@@ -280,7 +287,7 @@ int rxl_record_decode(const uint8_t **pos, const uint8_t *end, const struct rxl_
 	if (p != rend)
 		return -EBADMSG;
 	out->offset = h->base_offset + (uint64_t)delta;
-	out->timestamp_ms = h->base_timestamp + ts_delta;
+	out->timestamp_ms = (int64_t)((uint64_t)h->base_timestamp + (uint64_t)ts_delta);
 	out->producer_id = h->producer_id;
 	out->sequence = h->base_sequence >= 0 ? rxl_seq_add(h->base_sequence, delta) : -1;
 	*pos = rend;

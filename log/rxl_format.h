@@ -124,7 +124,7 @@ struct rxl_record {
 	const uint8_t *headers_end;
 	uint32_t n_headers;
 	int64_t producer_id;     /* the batch's */
-	int32_t sequence;        /* baseSequence + offsetDelta, or -1 */
+	int32_t sequence;        /* baseSequence + offsetDelta (wrapping, rxl_seq_add), or -1 */
 };
 
 /** Builds one batch in a caller-owned buffer. Owned by one thread. */
@@ -164,7 +164,7 @@ void rxl_batch_hdr_decode(const uint8_t *p, struct rxl_batch_hdr *h);
  * Apply rule V to the bytes [p, p + avail).
  * @expect_base: the offset the batch must start at, or UINT64_MAX for any.
  * @max_len: largest acceptable total batch size (the segment size, say).
- * @h: filled with the header when at least 61 bytes are available (may be NULL).
+ * @h: filled with the header once V1 passed (may be NULL; undefined otherwise).
  * Concurrency: pure; reads only [p, p + avail).
  * Returns: the batch's total size (> 0) when valid, else 0 with *why set.
  */

@@ -109,7 +109,7 @@ int rxl_log_path(char *buf, size_t len, const char *data_dir, const char *topic,
  * writer lock: a second writer gets -EWOULDBLOCK and a message naming the
  * holder's pid. Recovers the log first when the last writer did not close
  * cleanly (see rxl_log_recover()), and refuses (-EUCLEAN) to open a
- * partition whose sealed data is corrupt until rxl_log_repair() ran.
+ * partition whose durable data is corrupt until rxl_log_verify(dir, true, ...) repaired it.
  * Concurrency: any thread; the returned log then belongs to one thread.
  * Returns: 0 with *out set, or -errno with the thread's error message set.
  */

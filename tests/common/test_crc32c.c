@@ -117,12 +117,14 @@ static void rfc_vectors(struct rfc_vector *v)
 	v[3].crc = 0x113FDB5Cu;
 
 	/* An iSCSI SCSI Read (10) command PDU, 48 bytes. */
+	/* clang-format off */
 	static const uint8_t pdu[48] = {
 		0x01, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
 		0x00, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x18, 0x28, 0x00, 0x00, 0x00,
 		0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
 	};
+	/* clang-format on */
 	v[4].name = "iSCSI read PDU";
 	memcpy(v[4].data, pdu, 48);
 	v[4].len = 48;
@@ -138,7 +140,8 @@ static void test_rfc3720_b4_vectors_match(void **state)
 	for (int i = 0; i < 5; i++) {
 		uint8_t *p = exact_copy(v[i].data, v[i].len);
 
-		if (rxl_crc32c(0, p, v[i].len) != v[i].crc || rxl_crc32c_sw(0, p, v[i].len) != v[i].crc)
+		if (rxl_crc32c(0, p, v[i].len) != v[i].crc ||
+		    rxl_crc32c_sw(0, p, v[i].len) != v[i].crc)
 			print_message("vector: %s\n", v[i].name);
 		assert_int_equal(model_crc32c(0, p, v[i].len), v[i].crc);
 		assert_int_equal(rxl_crc32c(0, p, v[i].len), v[i].crc);
@@ -202,8 +205,10 @@ static void test_hardware_equals_software_over_lengths_and_alignments(void **sta
 				uint32_t seed = (uint32_t)rng();
 				uint32_t want = model_crc32c(seed, p, len);
 
-				if (rxl_crc32c(seed, p, len) != want || rxl_crc32c_sw(seed, p, len) != want)
-					print_message("mis=%zu len=%zu seed=%08x\n", mis, len, seed);
+				if (rxl_crc32c(seed, p, len) != want ||
+				    rxl_crc32c_sw(seed, p, len) != want)
+					print_message("mis=%zu len=%zu seed=%08x\n", mis, len,
+						      seed);
 				assert_int_equal(rxl_crc32c(seed, p, len), want);
 				assert_int_equal(rxl_crc32c_sw(seed, p, len), want);
 			}
