@@ -54,19 +54,136 @@ uint32_t rxl_crc32c_sw(uint32_t crc, const void *buf, size_t len)
 }
 
 #ifdef HAVE_HW_CRC
+/*
+ * Three independent crc32 streams hide the instruction's 3-cycle latency
+ * (one result per cycle instead of one per three); the partial CRCs are
+ * combined by "shifting" a CRC over LONG (or SHORT) zero bytes with
+ * precomputed tables. This is Mark Adler's construction (crc32c.c, 2013),
+ * with the GF(2) matrix code of zlib's crc32_combine().
+ */
+#define LONG 8192
+#define SHORT 256
+
+static uint32_t zeros_long[4][256], zeros_short[4][256];
+static pthread_once_t zeros_once = PTHREAD_ONCE_INIT;
+
+static uint32_t gf2_times(const uint32_t *mat, uint32_t vec)
+{
+	uint32_t sum = 0;
+
+	while (vec) {
+		if (vec & 1)
+			sum ^= *mat;
+		vec >>= 1;
+		mat++;
+	}
+	return sum;
+}
+
+static void gf2_square(uint32_t *square, const uint32_t *mat)
+{
+	for (int n = 0; n < 32; n++)
+		square[n] = gf2_times(mat, mat[n]);
+}
+
+/* The operator that appends @len zero bytes (@len a power of two). */
+static void zeros_op(uint32_t *even, size_t len)
+{
+	uint32_t odd[32], row = 1;
+
+	odd[0] = POLY; /* one zero bit */
+	for (int n = 1; n < 32; n++) {
+		odd[n] = row;
+		row <<= 1;
+	}
+	gf2_square(even, odd); /* two zero bits */
+	gf2_square(odd, even); /* four zero bits */
+	do {
+		gf2_square(even, odd); /* first pass: one zero byte */
+		len >>= 1;
+		if (len == 0)
+			return;
+		gf2_square(odd, even);
+		len >>= 1;
+	} while (len);
+	memcpy(even, odd, sizeof(odd));
+}
+
+static void zeros_table(uint32_t zeros[][256], size_t len)
+{
+	uint32_t op[32];
+
+	zeros_op(op, len);
+	for (uint32_t n = 0; n < 256; n++) {
+		zeros[0][n] = gf2_times(op, n);
+		zeros[1][n] = gf2_times(op, n << 8);
+		zeros[2][n] = gf2_times(op, n << 16);
+		zeros[3][n] = gf2_times(op, n << 24);
+	}
+}
+
+static void zeros_init(void)
+{
+	zeros_table(zeros_long, LONG);
+	zeros_table(zeros_short, SHORT);
+}
+
+static inline uint32_t shift(uint32_t zeros[][256], uint32_t crc)
+{
+	return zeros[0][crc & 0xff] ^ zeros[1][(crc >> 8) & 0xff] ^ zeros[2][(crc >> 16) & 0xff] ^
+	       zeros[3][crc >> 24];
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
 static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
 {
-	uint64_t c = ~crc;
+	uint64_t c0 = ~crc, c1, c2;
 
+	if (len >= 3 * SHORT)
+		pthread_once(&zeros_once, zeros_init);
+	while (len >= 3 * LONG) {
+		const uint8_t *end = p + LONG;
+
+		c1 = c2 = 0;
+		do {
+			c0 = _mm_crc32_u64(c0, load64(p));
+			c1 = _mm_crc32_u64(c1, load64(p + LONG));
+			c2 = _mm_crc32_u64(c2, load64(p + 2 * LONG));
+			p += 8;
+		} while (p < end);
+		c0 = shift(zeros_long, (uint32_t)c0) ^ (uint32_t)c1;
+		c0 = shift(zeros_long, (uint32_t)c0) ^ (uint32_t)c2;
+		p += 2 * LONG;
+		len -= 3 * LONG;
+	}
+	while (len >= 3 * SHORT) {
+		const uint8_t *end = p + SHORT;
+
+		c1 = c2 = 0;
+		do {
+			c0 = _mm_crc32_u64(c0, load64(p));
+			c1 = _mm_crc32_u64(c1, load64(p + SHORT));
+			c2 = _mm_crc32_u64(c2, load64(p + 2 * SHORT));
+			p += 8;
+		} while (p < end);
+		c0 = shift(zeros_short, (uint32_t)c0) ^ (uint32_t)c1;
+		c0 = shift(zeros_short, (uint32_t)c0) ^ (uint32_t)c2;
+		p += 2 * SHORT;
+		len -= 3 * SHORT;
+	}
 	while (len >= 8) {
-		uint64_t w;
-
-		memcpy(&w, p, 8);
-		c = _mm_crc32_u64(c, w);
+		c0 = _mm_crc32_u64(c0, load64(p));
 		p += 8;
 		len -= 8;
 	}
-	uint32_t c32 = (uint32_t)c;
+	uint32_t c32 = (uint32_t)c0;
 
 	while (len--)
 		c32 = _mm_crc32_u8(c32, *p++);
