@@ -122,6 +122,10 @@ int rxl_log_open(const char *part_dir, const struct rxl_log_config *cfg, struct 
  * @prod: producer fields for these records (NULL = none). Records of another
  * producer, or a sequence that does not follow on, start a new batch.
  * @first_offset: set to the offset of the first appended record (may be NULL).
+ * Blocking: never for I/O, except when every staging buffer is in flight;
+ * then it waits (spinning briefly, then sleeping) for a write to complete.
+ * That is the writer's back-pressure: rx lcores never call this, they hand
+ * records over rings and count a full ring as a drop.
  * Concurrency: owner thread only.
  * Returns: the number of records appended (0..n), or -errno when none was:
  *   -EMSGSIZE the first record does not fit in batch_bytes (counted in too_large);
@@ -147,6 +151,14 @@ int rxl_log_poll(struct rxl_log *log);
  * Returns: 0 or -errno as rxl_log_poll().
  */
 int rxl_log_flush(struct rxl_log *log);
+
+/**
+ * Submit everything and wait until it is written and visible (the HWM
+ * reaches rxl_log_end_offset()), without an fdatasync. Blocks.
+ * Concurrency: owner thread only.
+ * Returns: 0, or -errno when a write failed (the partition has then failed).
+ */
+int rxl_log_drain(struct rxl_log *log);
 
 /**
  * Submit everything, wait until it is written and fdatasync'd, and publish

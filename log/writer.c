@@ -36,6 +36,9 @@
 #include "rxl_fault.h"
 
 enum { ST_FREE = 0, ST_FILLING, ST_WRITING };
+
+/* How long a writer waiting for a free staging buffer spins before it sleeps. */
+#define SPIN_NS (200 * 1000)
 enum { OP_WRITE = 1, OP_SYNC, OP_ISYNC, OP_RSYNC };
 
 struct stage {
@@ -371,12 +374,22 @@ static void reap(struct rxl_log *log, bool wait)
 	struct io_uring_cqe *cqe;
 	unsigned head, n = 0;
 
-	if (wait && log->inflight) {
-		int e;
+	if (wait && log->inflight && io_uring_peek_cqe(&log->ring, &cqe) != 0) {
+		/* The writer owns a core: spin on the completion queue a while
+		 * before sleeping, as a sleeping vCPU takes tens of microseconds
+		 * to wake, which is longer than a batch write takes. */
+		uint64_t until = rxl_mono_ns() + SPIN_NS;
 
-		do {
-			e = io_uring_wait_cqe(&log->ring, &cqe);
-		} while (e == -EINTR);
+		while (io_uring_peek_cqe(&log->ring, &cqe) != 0) {
+			if (rxl_mono_ns() > until) {
+				int e;
+
+				do {
+					e = io_uring_wait_cqe(&log->ring, &cqe);
+				} while (e == -EINTR);
+				break;
+			}
+		}
 	}
 	io_uring_for_each_cqe(&log->ring, head, cqe) {
 		handle_cqe(log, cqe->user_data, cqe->res);
@@ -747,6 +760,17 @@ int rxl_log_poll(struct rxl_log *log)
 	return log->failed;
 }
 
+int rxl_log_drain(struct rxl_log *log)
+{
+	int err = rxl_log_flush(log);
+
+	if (err)
+		return err;
+	while (log->head < log->tail && !log->failed)
+		reap(log, true);
+	return log->failed;
+}
+
 int rxl_log_sync(struct rxl_log *log)
 {
 	int err = rxl_log_flush(log);
@@ -932,6 +956,7 @@ int rxl_log_open(const char *part_dir, const struct rxl_log_config *cfg, struct 
 	(void)prealloc(log, log->seg_assigned + cfg->batch_bytes);
 	/* Relaxed: informational (tools show who writes). */
 	rxl_store_relaxed(&log->st->writer_pid, (uint64_t)getpid());
+	log->last_isync_ns = log->last_retention_ns = rxl_mono_ns();
 	publish(log);
 	*out = log;
 	return 0;
