@@ -247,6 +247,44 @@ static void test_enospc_on_preallocation_refuses_append_without_failing(void **s
 	tu_rmrf(dir);
 }
 
+static void test_fdatasync_error_stops_partition_with_message(void **state)
+{
+	char *dir = tu_tmpdir("fsyncgate");
+	struct rxl_log_config c;
+	struct rxl_log *log;
+	struct rxl_log_stats st;
+
+	tu_config(&c);
+	c.durability = RXL_DUR_FSYNC;
+	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+	assert_int_equal(tu_append(log, 0, 10, 100, 0), 0);
+	assert_int_equal(rxl_log_sync(log), 0);
+	uint64_t hwm = rxl_log_hwm(log);
+	struct rxl_fault_plan plan = {.kinds = RXL_FK_SYNC, .nth = 1, .err = -EIO};
+
+	rxl_fault_arm(&plan);
+	assert_int_equal(tu_append(log, 10, 10, 100, 0), 0);
+	assert_int_equal(rxl_log_sync(log), -EIO);
+	rxl_fault_disarm();
+	/* Not retried and trusted: the partition stays stopped, says why,
+	 * counts it, and the HWM does not cover the batch. */
+	assert_int_equal(rxl_log_failed(log), -EIO);
+	assert_non_null(strstr(rxl_err_msg(), "fdatasync"));
+	assert_int_equal(tu_append(log, 20, 1, 100, 0), -EIO);
+	assert_int_equal(rxl_log_sync(log), -EIO);
+	rxl_log_stats(log, &st);
+	assert_int_equal(st.sync_errors, 1);
+	assert_int_equal(st.hwm, hwm);
+	assert_int_equal(rxl_log_close(log), -EIO);
+	/* A restart recovers; what the kernel did write may come back, and
+	 * everything published is there. */
+	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+	assert_true(rxl_log_end_offset(log) >= hwm);
+	assert_int_equal(rxl_log_close(log), 0);
+	assert_true(tu_read_all(dir, NULL) >= (int64_t)hwm);
+	tu_rmrf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -256,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_fsync_mode_sync_failures_stop_the_partition),
 		cmocka_unit_test(test_short_writes_are_completed),
 		cmocka_unit_test(test_enospc_on_preallocation_refuses_append_without_failing),
+		cmocka_unit_test(test_fdatasync_error_stops_partition_with_message),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -480,6 +480,31 @@ static void test_linger_flushes_partial_batch(void **state)
 	tu_rmrf(dir);
 }
 
+static void test_segment_ms_rolls_an_old_active_segment(void **state)
+{
+	char *dir = tu_tmpdir("segms");
+	struct rxl_log_config c;
+	struct rxl_log *log;
+	struct rxl_log_stats st;
+
+	tu_config(&c);
+	c.segment_bytes = 1 << 20;
+	c.segment_ms = 20;
+	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+	assert_int_equal(tu_append(log, 0, 5, 16, 0), 0);
+	assert_int_equal(rxl_log_flush(log), 0);
+	usleep(30 * 1000);
+	/* The next batch starts in a new segment: the old one aged out. */
+	assert_int_equal(tu_append(log, 5, 5, 16, 0), 0);
+	assert_int_equal(rxl_log_sync(log), 0);
+	rxl_log_stats(log, &st);
+	assert_int_equal(st.segments_rolled, 1);
+	assert_int_equal(count_segments(dir), 2);
+	assert_int_equal(rxl_log_close(log), 0);
+	assert_int_equal(tu_read_check(dir, 0, 10), 10);
+	tu_rmrf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_fsync_mode_durable_equals_hwm),
 		cmocka_unit_test(test_interval_mode_syncs_in_background),
 		cmocka_unit_test(test_linger_flushes_partial_batch),
+		cmocka_unit_test(test_segment_ms_rolls_an_old_active_segment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
