@@ -142,42 +142,36 @@ static inline uint64_t load64(const uint8_t *p)
 	return w;
 }
 
+/* One round over 3 * @blk bytes: three independent streams, then combined. */
+static inline uint64_t three_streams(uint64_t c0, const uint8_t **pp, size_t *len, size_t blk,
+				     uint32_t zeros[][256])
+{
+	const uint8_t *p = *pp, *end = p + blk;
+	uint64_t c1 = 0, c2 = 0;
+
+	do {
+		c0 = _mm_crc32_u64(c0, load64(p));
+		c1 = _mm_crc32_u64(c1, load64(p + blk));
+		c2 = _mm_crc32_u64(c2, load64(p + 2 * blk));
+		p += 8;
+	} while (p < end);
+	c0 = shift(zeros, (uint32_t)c0) ^ (uint32_t)c1;
+	c0 = shift(zeros, (uint32_t)c0) ^ (uint32_t)c2;
+	*pp = p + 2 * blk;
+	*len -= 3 * blk;
+	return c0;
+}
+
 static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t len)
 {
-	uint64_t c0 = ~crc, c1, c2;
+	uint64_t c0 = ~crc;
 
 	if (len >= 3 * SHORT)
 		pthread_once(&zeros_once, zeros_init);
-	while (len >= 3 * LONG) {
-		const uint8_t *end = p + LONG;
-
-		c1 = c2 = 0;
-		do {
-			c0 = _mm_crc32_u64(c0, load64(p));
-			c1 = _mm_crc32_u64(c1, load64(p + LONG));
-			c2 = _mm_crc32_u64(c2, load64(p + 2 * LONG));
-			p += 8;
-		} while (p < end);
-		c0 = shift(zeros_long, (uint32_t)c0) ^ (uint32_t)c1;
-		c0 = shift(zeros_long, (uint32_t)c0) ^ (uint32_t)c2;
-		p += 2 * LONG;
-		len -= 3 * LONG;
-	}
-	while (len >= 3 * SHORT) {
-		const uint8_t *end = p + SHORT;
-
-		c1 = c2 = 0;
-		do {
-			c0 = _mm_crc32_u64(c0, load64(p));
-			c1 = _mm_crc32_u64(c1, load64(p + SHORT));
-			c2 = _mm_crc32_u64(c2, load64(p + 2 * SHORT));
-			p += 8;
-		} while (p < end);
-		c0 = shift(zeros_short, (uint32_t)c0) ^ (uint32_t)c1;
-		c0 = shift(zeros_short, (uint32_t)c0) ^ (uint32_t)c2;
-		p += 2 * SHORT;
-		len -= 3 * SHORT;
-	}
+	while (len >= 3 * LONG)
+		c0 = three_streams(c0, &p, &len, LONG, zeros_long);
+	while (len >= 3 * SHORT)
+		c0 = three_streams(c0, &p, &len, SHORT, zeros_short);
 	while (len >= 8) {
 		c0 = _mm_crc32_u64(c0, load64(p));
 		p += 8;

@@ -103,6 +103,23 @@ close_dir:
 	return err;
 }
 
+/* Append the time-index entry (max timestamp so far, its batch's last offset). */
+static int tidx_append(struct rxl_index_state *ix)
+{
+	uint8_t e[RXL_TIMEINDEX_ENTRY];
+	int err;
+
+	rxl_be64_put(e, (uint64_t)ix->max_ts);
+	rxl_be32_put(e + 8, (uint32_t)(ix->max_ts_off - ix->base));
+	err = rxl_io_pwrite_all(ix->tidx_fd, e, RXL_TIMEINDEX_ENTRY,
+				(off_t)ix->tidx_n * RXL_TIMEINDEX_ENTRY);
+	if (err)
+		return err;
+	ix->tidx_n++;
+	ix->last_tidx_ts = ix->max_ts;
+	return 0;
+}
+
 int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr *h,
 			 uint64_t pos, uint32_t len)
 {
@@ -117,7 +134,7 @@ int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr 
 	 * were appended since the previous entry (so the first batch of a
 	 * segment never gets one: lookups below the first entry scan from 0). */
 	if (ix->bytes_since > ix->interval) {
-		uint8_t e[RXL_TIMEINDEX_ENTRY];
+		uint8_t e[RXL_INDEX_ENTRY];
 
 		rxl_be32_put(e, (uint32_t)(last - ix->base));
 		rxl_be32_put(e + 4, (uint32_t)pos);
@@ -127,14 +144,9 @@ int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr 
 			return err;
 		ix->idx_n++;
 		if (ix->max_ts > ix->last_tidx_ts) {
-			rxl_be64_put(e, (uint64_t)ix->max_ts);
-			rxl_be32_put(e + 8, (uint32_t)(ix->max_ts_off - ix->base));
-			err = rxl_io_pwrite_all(ix->tidx_fd, e, RXL_TIMEINDEX_ENTRY,
-						(off_t)ix->tidx_n * RXL_TIMEINDEX_ENTRY);
+			err = tidx_append(ix);
 			if (err)
 				return err;
-			ix->tidx_n++;
-			ix->last_tidx_ts = ix->max_ts;
 		}
 		ix->bytes_since = 0;
 	}
@@ -144,20 +156,9 @@ int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr 
 
 int rxl_index_seal(struct rxl_index_state *ix)
 {
-	uint8_t e[RXL_TIMEINDEX_ENTRY];
-	int err;
-
 	if (ix->max_ts == INT64_MIN || ix->max_ts <= ix->last_tidx_ts)
 		return 0;
-	rxl_be64_put(e, (uint64_t)ix->max_ts);
-	rxl_be32_put(e + 8, (uint32_t)(ix->max_ts_off - ix->base));
-	err = rxl_io_pwrite_all(ix->tidx_fd, e, RXL_TIMEINDEX_ENTRY,
-				(off_t)ix->tidx_n * RXL_TIMEINDEX_ENTRY);
-	if (err)
-		return err;
-	ix->tidx_n++;
-	ix->last_tidx_ts = ix->max_ts;
-	return 0;
+	return tidx_append(ix);
 }
 
 /* Read a whole small file (an index) into memory. */

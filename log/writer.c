@@ -773,12 +773,10 @@ int rxl_log_drain(struct rxl_log *log)
 
 int rxl_log_sync(struct rxl_log *log)
 {
-	int err = rxl_log_flush(log);
+	int err = rxl_log_drain(log);
 
 	if (err)
 		return err;
-	while (log->head < log->tail && !log->failed)
-		reap(log, true);
 	drain(log);
 	if (!log->failed && log->durable < log->hwm) {
 		submit_isync(log);
