@@ -303,8 +303,10 @@ static int locate(struct rxl_reader *r, uint64_t offset, size_t *k)
 	int err;
 
 	*k = find_seg(r, offset);
-	if (*k == r->n || (*k + 1 == r->n && r->segs[*k].base != r->pub.hwm_segment &&
-			   offset >= r->pub.hwm_segment)) {
+	/* The listing is stale when no listed segment holds the offset, or
+	 * when the one found is the last listed but not the HWM segment (the
+	 * writer rolled since: newer segments exist). */
+	if (*k == r->n || (*k + 1 == r->n && r->segs[*k].base != r->pub.hwm_segment)) {
 		err = refresh_segments(r);
 		if (err)
 			return err;
@@ -398,18 +400,27 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 			if (s->base == r->pub.hwm_segment)
 				return 0;
 			/* Sealed and read to its end: on to the segment that
-			 * starts at next_off. */
+			 * starts at next_off. Unmap what we finished first (a
+			 * long follower keeps one mapping); locate() may
+			 * replace r->segs, so @s is not used after it. */
+			uint64_t done_base = s->base;
 			size_t k;
-			int err = locate(r, r->next_off, &k);
 
+			seg_unmap(s);
+			if (r->next_off < r->pub.log_start)
+				return rxl_err_set(-ERANGE,
+						   "offset %" PRIu64 " was removed by retention; log start "
+						   "is %" PRIu64, r->next_off, r->pub.log_start);
+			int err = refresh_segments(r);
+
+			if (!err)
+				err = locate(r, r->next_off, &k);
 			if (err)
 				return err;
-			if (r->segs[k].base == s->base)
+			if (r->segs[k].base <= done_base)
 				return rxl_err_set(-EBADMSG,
 						   "partition %s: segment %020" PRIu64 " ends before offset %" PRIu64,
-						   r->dir, s->base, r->next_off);
-			/* Unmap what we finished: a long follower keeps one mapping. */
-			seg_unmap(s);
+						   r->dir, done_base, r->next_off);
 			position_at(r, k, 0, r->next_off);
 			continue;
 		}

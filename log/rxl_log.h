@@ -170,7 +170,7 @@ int rxl_log_drain(struct rxl_log *log);
 int rxl_log_sync(struct rxl_log *log);
 
 /**
- * rxl_log_sync(), seal the active segment's indexes, leave the
+ * rxl_log_sync(), cut the active segment's preallocated tail, leave the
  * clean_shutdown marker, release the lock and free everything. After a
  * failure the marker is not left, so the next open recovers.
  * Concurrency: owner thread only; @log is gone afterwards.

@@ -665,9 +665,16 @@ int rxl_log_append_burst(struct rxl_log *log, const struct rxl_record_in *recs, 
 			log->stats.records++;
 			continue;
 		}
-		if (err != -ENOSPC)
-			return i ? (int)i : rxl_err_set(err, "record %" PRIu32 ": bad length", i);
-		if (log->bb.count == 0) {
+		if (err != -ENOSPC || log->bb.count == 0) {
+			/* Refused. An empty batch must not stay open: sealing it
+			 * would write a batch of zero records (invalid, rule V4). */
+			if (log->bb.count == 0) {
+				log->stages[log->tail % log->nst].state = ST_FREE;
+				log->filling = false;
+			}
+			if (err != -ENOSPC)
+				return i ? (int)i
+					 : rxl_err_set(err, "record %" PRIu32 ": bad length", i);
 			log->stats.too_large++;
 			return i ? (int)i
 				 : rxl_err_set(-EMSGSIZE,

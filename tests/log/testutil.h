@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "rxl_log.h"
 
@@ -38,5 +39,13 @@ int64_t tu_read_all(const char *dir, uint64_t *log_start);
 
 /** Deterministic PRNG (xorshift64*). */
 uint64_t tu_rand(uint64_t *s);
+
+/**
+ * Wait for child @pid for about @timeout_ms; a child still running then is
+ * killed (SIGKILL, by its pid) and reaped.
+ * Returns: its exit status (0..255), 128 + the signal that ended it, or
+ * -ETIMEDOUT when it had to be killed.
+ */
+int tu_child_wait(pid_t pid, int timeout_ms);
 
 #endif
