@@ -9,6 +9,8 @@
  * points at, and a wrong one falls back to scanning the segment from byte 0.
  */
 #include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -560,6 +562,64 @@ int rxl_reader_wait(struct rxl_reader *r, int timeout_ms)
 
 		if (err == -EINTR)
 			return err;
+	}
+}
+
+int rxl_reader_wait_any(struct rxl_reader *const *rs, unsigned n, int timeout_ms)
+{
+	struct futex_waitv w[FUTEX_WAITV_MAX];
+	uint64_t deadline = timeout_ms >= 0 ? rxl_mono_ns() + (uint64_t)timeout_ms * 1000000 : 0;
+	bool all_rw = n <= FUTEX_WAITV_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		all_rw = all_rw && rs[i]->st_writable;
+	for (;;) {
+		for (unsigned i = 0; i < n; i++) {
+			/* A3 (as in rxl_reader_wait): the value we may sleep on is
+			 * read before the HWM check. */
+			uint32_t seen = rxl_load_acquire(&rs[i]->st->notify);
+
+			refresh_pub(rs[i]);
+			if (rs[i]->pub.hwm > rs[i]->next_off)
+				return (int)i;
+			if (all_rw)
+				w[i] = (struct futex_waitv){.val = seen,
+							    .uaddr = (uintptr_t)&rs[i]->st->notify,
+							    .flags = FUTEX_32};
+		}
+		uint64_t now = rxl_mono_ns();
+
+		if (timeout_ms >= 0 && now >= deadline)
+			return -ETIMEDOUT;
+		if (!all_rw || n == 0) {
+			/* Read-only state pages (or too many): short sleeps. */
+			struct timespec ts = {0, 5 * 1000000};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* Register on every page, then F2 (see rxl_state_wait): either
+		 * the writer sees a waiter, or we see its new notify value and
+		 * the kernel refuses to sleep (val mismatch). */
+		for (unsigned i = 0; i < n; i++)
+			rxl_add_relaxed(&rs[i]->st->waiters, 1);
+		rxl_fence_sc();
+		struct timespec abs, *absp = NULL;
+
+		if (timeout_ms >= 0) {
+			abs.tv_sec = (time_t)(deadline / 1000000000ull);
+			abs.tv_nsec = (long)(deadline % 1000000000ull);
+			absp = &abs;
+		}
+		long rc = syscall(SYS_futex_waitv, w, n, 0, absp, CLOCK_MONOTONIC);
+		int e = rc < 0 ? errno : 0;
+
+		for (unsigned i = 0; i < n; i++)
+			rxl_sub_relaxed(&rs[i]->st->waiters, 1);
+		if (rc < 0 && e == EINTR)
+			return -EINTR;
+		if (rc < 0 && e == ENOSYS)
+			all_rw = false; /* kernel < 5.16: fall back to short sleeps */
 	}
 }
 

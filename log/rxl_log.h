@@ -290,6 +290,14 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec);
  */
 int rxl_reader_wait(struct rxl_reader *r, int timeout_ms);
 
+/**
+ * Block until any of @n readers has records (futex_waitv on all their state
+ * pages) or @timeout_ms passes (-1 = forever).
+ * Concurrency: the readers' owner thread.
+ * Returns: the index of a reader with records, -ETIMEDOUT, or -EINTR.
+ */
+int rxl_reader_wait_any(struct rxl_reader *const *rs, unsigned n, int timeout_ms);
+
 /** Offset of the next record the reader returns. Concurrency: owner thread. */
 uint64_t rxl_reader_position(const struct rxl_reader *r);
 

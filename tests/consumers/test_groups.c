@@ -1,0 +1,419 @@
+/* tests: librxlog consumer groups — fanout, resume, poison records and the
+ * dead-letter topic, crash takeover, offset-store crash matrix, retention
+ * against a slow group.
+ * Test thread plus forked members.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "consumers_pvt.h"
+#include "rxl_err.h"
+#include "testutil.h"
+
+#define NP 3
+
+/* Topic "t" with NP partitions of @n records each; value = "p:seq". */
+static void make_topic(const char *data, const char *topic, uint32_t np, uint32_t n,
+		       int64_t retention_bytes)
+{
+	for (uint32_t p = 0; p < np; p++) {
+		char dir[4096], v[32];
+		struct rxl_log_config c;
+		struct rxl_log *log;
+
+		assert_int_equal(rxl_log_path(dir, sizeof(dir), data, topic, p), 0);
+		rxl_log_config_default(&c);
+		c.segment_bytes = 16 * 1024;
+		c.batch_bytes = 4096;
+		c.prealloc_bytes = 16 * 1024;
+		c.retention_bytes = retention_bytes;
+		assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+		for (uint32_t i = 0; i < n; i++) {
+			struct rxl_record_in in = {.key = "k", .key_len = 1, .value = v,
+						   .timestamp_ms = i};
+
+			in.value_len = snprintf(v, sizeof(v), "%u:%u", p, i);
+			assert_int_equal(rxl_log_append_burst(log, &in, 1, NULL, NULL), 1);
+		}
+		assert_int_equal(rxl_log_sync(log), 0);
+		if (retention_bytes >= 0)
+			assert_true(rxl_log_retention(log, 0) > 0);
+		assert_int_equal(rxl_log_close(log), 0);
+	}
+}
+
+static bool value_is(const struct rxlog_msg *m, uint32_t p, uint64_t seq)
+{
+	char want[32];
+	int l = snprintf(want, sizeof(want), "%u:%llu", p, (unsigned long long)seq);
+
+	return m->rec.value_len == l && !memcmp(m->rec.value, want, (size_t)l);
+}
+
+static struct rxlog_group_config gcfg(const char *group)
+{
+	return (struct rxlog_group_config){.group = group, .topic = "t", .rebalance_ms = 50,
+					   .backoff_ms = 1};
+}
+
+static void test_fanout_three_groups_see_every_record_once_in_order(void **state)
+{
+	char *data = tu_tmpdir("fanout");
+	struct rxlog *rx;
+	const char *groups[] = {"stats", "billing", "audit"};
+
+	make_topic(data, "t", NP, 500, -1);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	for (int gi = 0; gi < 3; gi++) {
+		struct rxlog_group_config c = gcfg(groups[gi]);
+		struct rxlog_group *g;
+		struct rxlog_msg m;
+		uint64_t next[NP] = {0};
+		int n;
+
+		assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+		while ((n = rxlog_group_poll(g, &m, 100)) == 1) {
+			assert_int_equal(m.rec.offset, next[m.partition]);
+			assert_true(value_is(&m, m.partition, next[m.partition]));
+			next[m.partition]++;
+			assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+		}
+		assert_int_equal(n, 0);
+		for (int p = 0; p < NP; p++)
+			assert_int_equal(next[p], 500);
+		rxlog_group_leave(g);
+		for (uint32_t p = 0; p < NP; p++) {
+			uint64_t off;
+
+			assert_int_equal(rxlog_offset_fetch(rx, groups[gi], "t", p, &off), 0);
+			assert_int_equal(off, 500);
+		}
+	}
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static void test_rejoin_resumes_from_committed_offsets(void **state)
+{
+	char *data = tu_tmpdir("resume");
+	struct rxlog *rx;
+	struct rxlog_group_config c = gcfg("g");
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	uint64_t seen[NP] = {0};
+
+	make_topic(data, "t", NP, 300, -1);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	for (int i = 0; i < 400; i++) {
+		assert_int_equal(rxlog_group_poll(g, &m, 100), 1);
+		seen[m.partition]++;
+		assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+	}
+	rxlog_group_leave(g); /* commits */
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	int n;
+
+	while ((n = rxlog_group_poll(g, &m, 100)) == 1) {
+		assert_int_equal(m.rec.offset, seen[m.partition]); /* no duplicate, no gap */
+		seen[m.partition]++;
+		assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+	}
+	for (int p = 0; p < NP; p++)
+		assert_int_equal(seen[p], 300);
+	rxlog_group_leave(g);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static void test_poison_record_dead_lettered_and_partition_keeps_flowing(void **state)
+{
+	char *data = tu_tmpdir("poison");
+	struct rxlog *rx;
+	struct rxlog_group_config c = gcfg("g");
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	struct rxlog_group_stats st;
+	uint32_t attempts_of_poison = 0, delivered_after = 0;
+	int n;
+
+	make_topic(data, "t", NP, 50, -1);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	while ((n = rxlog_group_poll(g, &m, 200)) == 1) {
+		enum rxlog_verdict v = RXLOG_ACK;
+
+		if (m.partition == 1 && m.rec.offset == 10) {
+			attempts_of_poison++;
+			assert_int_equal(m.attempt, attempts_of_poison);
+			v = RXLOG_RETRY; /* always fails */
+		} else if (m.partition == 2 && m.rec.offset == 20) {
+			v = RXLOG_REJECT;
+		} else if (m.partition == 1 && m.rec.offset > 10) {
+			delivered_after++;
+		}
+		assert_int_equal(rxlog_group_settle(g, &m, v, v == RXLOG_REJECT ? "bad schema" : NULL),
+				 0);
+	}
+	assert_int_equal(attempts_of_poison, 3);
+	assert_int_equal(delivered_after, 39);
+	rxlog_group_stats(g, &st);
+	assert_int_equal(st.dead_lettered, 2);
+	assert_int_equal(st.retried, 2);
+	rxlog_group_leave(g);
+
+	/* The dead-letter topic holds both, with the documented headers. */
+	struct rxl_reader *r;
+	struct rxl_record rec;
+	char want[64];
+
+	assert_int_equal(rxlog_reader_open(rx, "t.dlq.g", 1, &r), 0);
+	assert_int_equal(rxl_reader_next(r, &rec), 1);
+	assert_memory_equal(rec.value, "1:10", 4);
+	const uint8_t *it = rec.headers;
+	struct rxl_header h;
+	int found = 0;
+
+	while (rxl_header_next(&rec, &it, &h) == 1) {
+		const char *k = h.key;
+		int kl = h.key_len;
+
+		snprintf(want, sizeof(want), "%.*s=%.*s", kl, k, h.value_len, (const char *)h.value);
+		found += !strcmp(want, "dlq.topic=t") + !strcmp(want, "dlq.partition=1") +
+			 !strcmp(want, "dlq.offset=10") + !strcmp(want, "dlq.attempts=3") +
+			 !strcmp(want, "dlq.reason=max attempts");
+		if (kl == 8 && !memcmp(k, "dlq.time", 8))
+			found++;
+	}
+	assert_int_equal(found, 6);
+	assert_int_equal(rxl_reader_next(r, &rec), 0);
+	rxl_reader_close(r);
+	assert_int_equal(rxlog_reader_open(rx, "t.dlq.g", 2, &r), 0);
+	assert_int_equal(rxl_reader_next(r, &rec), 1);
+	assert_memory_equal(rec.value, "2:20", 4);
+	rxl_reader_close(r);
+	/* Committed past both. */
+	uint64_t off;
+
+	assert_int_equal(rxlog_offset_fetch(rx, "g", "t", 1, &off), 0);
+	assert_int_equal(off, 50);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static int kill_step;
+
+static void kill_at(int step)
+{
+	if (step == kill_step)
+		raise(SIGKILL);
+}
+
+static void test_offset_commit_killed_at_every_step_is_old_or_new(void **state)
+{
+	char *data = tu_tmpdir("matrix");
+	struct rxlog *rx;
+
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	for (int step = 1; step <= 5; step++) {
+		uint64_t old = 1000 + (uint64_t)step, neu = 5000 + (uint64_t)step, got = 0;
+
+		assert_int_equal(rxlog_offset_commit(rx, "g", "t", 0, old), 0);
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			kill_step = step;
+			rxlog_test_commit_hook = kill_at;
+			rxlog_offset_commit(rx, "g", "t", 0, neu);
+			_exit(0);
+		}
+		int status;
+
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(rxlog_offset_fetch(rx, "g", "t", 0, &got), 0);
+		/* Before the rename the old value stands; from it on, the new. */
+		assert_int_equal(got, step <= 3 ? old : neu);
+	}
+	/* A damaged file is detected, not trusted. */
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/__groups/g/t-0.offset", data);
+	FILE *f = fopen(path, "r+");
+
+	assert_non_null(f);
+	fseek(f, 9, SEEK_SET);
+	fputc('X', f);
+	fclose(f);
+	uint64_t got;
+
+	assert_int_equal(rxlog_offset_fetch(rx, "g", "t", 0, &got), -EBADMSG);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static void test_crashed_member_partitions_taken_over_at_least_once(void **state)
+{
+	char *data = tu_tmpdir("takeover");
+	struct rxlog *rx;
+	int fds[2];
+	enum { N = 400 };
+	static uint8_t seen[NP][N];
+
+	make_topic(data, "t", NP, N, -1);
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		/* A member that processes part of the stream, commits some of
+		 * it, and dies without leaving. */
+		struct rxlog_group_config c = gcfg("g");
+		struct rxlog_group *g;
+		struct rxlog_msg m;
+
+		c.member = "doomed";
+		c.commit_every = 50;
+		if (rxlog_open(data, &rx) || rxlog_group_join(rx, &c, &g))
+			_exit(2);
+		for (int i = 0; i < 500 && rxlog_group_poll(g, &m, 100) == 1; i++) {
+			uint16_t rec[2] = {(uint16_t)m.partition, (uint16_t)m.rec.offset};
+
+			(void)!write(fds[1], rec, sizeof(rec)); /* the side effect */
+			rxlog_group_settle(g, &m, RXLOG_ACK, NULL);
+		}
+		raise(SIGKILL);
+	}
+	close(fds[1]);
+	uint16_t rec[2];
+	uint32_t by_doomed = 0;
+
+	while (read(fds[0], rec, sizeof(rec)) == (ssize_t)sizeof(rec)) {
+		seen[rec[0]][rec[1]]++;
+		by_doomed++;
+	}
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(by_doomed, 500);
+
+	/* The survivor takes every partition over from the committed offsets. */
+	struct rxlog_group_config c = gcfg("g");
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	uint32_t redelivered = 0;
+	int n;
+
+	c.member = "survivor";
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	while ((n = rxlog_group_poll(g, &m, 300)) == 1) {
+		redelivered += seen[m.partition][m.rec.offset] > 0;
+		seen[m.partition][m.rec.offset]++;
+		assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+	}
+	for (int p = 0; p < NP; p++)
+		for (int i = 0; i < N; i++)
+			assert_true(seen[p][i] >= 1); /* at least once: nothing lost */
+	assert_true(redelivered < 500);
+	print_message("doomed processed 500, %u of them redelivered after the crash\n",
+		      redelivered);
+	rxlog_group_leave(g);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static void test_two_members_share_partitions(void **state)
+{
+	char *data = tu_tmpdir("share");
+	struct rxlog *rx;
+	struct rxlog_group_config a = gcfg("g"), b = gcfg("g");
+	struct rxlog_group *ga, *gb;
+	struct rxlog_group_stats sa, sb;
+	struct rxlog_msg m;
+
+	make_topic(data, "t", 4, 10, -1);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	a.member = "a";
+	b.member = "b";
+	assert_int_equal(rxlog_group_join(rx, &a, &ga), 0);
+	assert_int_equal(rxlog_group_join(rx, &b, &gb), 0);
+	/* a took all four; at its next rebalance it gives two back. */
+	for (int i = 0; i < 20; i++) {
+		if (rxlog_group_poll(ga, &m, 20) == 1)
+			rxlog_group_settle(ga, &m, RXLOG_ACK, NULL);
+		if (rxlog_group_poll(gb, &m, 20) == 1)
+			rxlog_group_settle(gb, &m, RXLOG_ACK, NULL);
+	}
+	rxlog_group_stats(ga, &sa);
+	rxlog_group_stats(gb, &sb);
+	assert_int_equal(sa.partitions_owned, 2);
+	assert_int_equal(sb.partitions_owned, 2);
+	assert_int_equal(rxlog_group_join(rx, &a, &ga) == 0, 0); /* member id in use */
+	assert_non_null(strstr(rxl_err_msg(), "in use"));
+	rxlog_group_leave(ga);
+	rxlog_group_leave(gb);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+static void test_retention_against_slow_group_resets_and_counts_loss(void **state)
+{
+	char *data = tu_tmpdir("slow");
+	struct rxlog *rx;
+	struct rxlog_group_config c = gcfg("slow");
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	struct rxlog_group_stats st;
+
+	/* The group committed offset 5 on partition 0 long ago... */
+	make_topic(data, "t", 1, 10000, 3 * 16 * 1024);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	assert_int_equal(rxlog_offset_commit(rx, "slow", "t", 0, 5), 0);
+	struct rxl_reader *r;
+	struct rxl_log_offsets o;
+
+	assert_int_equal(rxlog_reader_open(rx, "t", 0, &r), 0);
+	rxl_reader_offsets(r, &o);
+	rxl_reader_close(r);
+	assert_true(o.log_start > 5);
+	/* ...and retention has removed everything below o.log_start. */
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	assert_int_equal(rxlog_group_poll(g, &m, 100), 1);
+	assert_int_equal(m.rec.offset, o.log_start); /* earliest still kept */
+	rxlog_group_stats(g, &st);
+	assert_int_equal(st.reset_lost, o.log_start - 5);
+	rxlog_group_settle(g, &m, RXLOG_ACK, NULL);
+	rxlog_group_leave(g);
+	/* With reset = error the member refuses, and says what to do. */
+	assert_int_equal(rxlog_offset_commit(rx, "strict", "t", 0, 5), 0);
+	c = gcfg("strict");
+	c.reset = RXLOG_RESET_ERROR;
+	assert_int_equal(rxlog_group_join(rx, &c, &g), -ERANGE);
+	assert_non_null(strstr(rxl_err_msg(), "below the log start"));
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fanout_three_groups_see_every_record_once_in_order),
+		cmocka_unit_test(test_rejoin_resumes_from_committed_offsets),
+		cmocka_unit_test(test_poison_record_dead_lettered_and_partition_keeps_flowing),
+		cmocka_unit_test(test_offset_commit_killed_at_every_step_is_old_or_new),
+		cmocka_unit_test(test_crashed_member_partitions_taken_over_at_least_once),
+		cmocka_unit_test(test_two_members_share_partitions),
+		cmocka_unit_test(test_retention_against_slow_group_resets_and_counts_loss),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
