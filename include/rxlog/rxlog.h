@@ -173,4 +173,38 @@ void rxlog_group_stats(const struct rxlog_group *g, struct rxlog_group_stats *st
  */
 void rxlog_group_leave(struct rxlog_group *g);
 
+/* ---- Idempotency helper ------------------------------------------------- */
+
+/** Where a record's idempotency key comes from. */
+enum rxlog_idem {
+	RXLOG_IDEM_HEADER = 0, /* the value of a named header */
+	RXLOG_IDEM_KEY,        /* the record key */
+	RXLOG_IDEM_PRODUCER,   /* the native producer id + sequence */
+};
+
+struct rxlog_dedupe;
+
+/**
+ * A bounded window of the last @capacity idempotency keys seen (64-bit
+ * hashes of the keys; a false match needs a 64-bit collision within the
+ * window). The oldest key leaves when the window is full.
+ * @header: the header name for RXLOG_IDEM_HEADER (copied).
+ * Returns: 0 with *out, -EINVAL, -ENOMEM.
+ */
+int rxlog_dedupe_create(uint32_t capacity, enum rxlog_idem source, const char *header,
+			struct rxlog_dedupe **out);
+
+/**
+ * Seen before? Records the key when it is new. A handler does its work only
+ * when this returns 1, so a redelivered record is done once — within the
+ * window and within this process. For exactly-once effects across crashes,
+ * store the key in the same transaction as the effect (the `view` example
+ * keeps it in SQLite next to the read model).
+ * Returns: 1 first time, 0 duplicate, -ENOENT when the record has no such key.
+ */
+int rxlog_dedupe_check(struct rxlog_dedupe *d, const struct rxl_record *rec);
+
+/** Free the window. */
+void rxlog_dedupe_free(struct rxlog_dedupe *d);
+
 #endif

@@ -403,6 +403,103 @@ static void test_retention_against_slow_group_resets_and_counts_loss(void **stat
 	tu_rmrf(data);
 }
 
+static struct rxl_record key_rec(uint32_t k, char *buf)
+{
+	struct rxl_record r = {.producer_id = -1};
+
+	r.key_len = sprintf(buf, "key-%u", k);
+	r.key = (const uint8_t *)buf;
+	return r;
+}
+
+/* The window against a model: a plain FIFO of the last `cap` distinct keys. */
+static void test_dedupe_window_matches_model(void **state)
+{
+	enum { CAP = 64 };
+	struct rxlog_dedupe *d;
+	uint32_t fifo[CAP], n = 0, head = 0;
+	uint64_t rs = 7;
+
+	assert_int_equal(rxlog_dedupe_create(CAP, RXLOG_IDEM_KEY, NULL, &d), 0);
+	for (int i = 0; i < 200000; i++) {
+		uint32_t k = (uint32_t)(tu_rand(&rs) % 150);
+		char buf[32];
+		struct rxl_record r = key_rec(k, buf);
+		bool in = false;
+
+		for (uint32_t j = 0; j < n; j++)
+			in |= fifo[(head + CAP - n + j) % CAP] == k;
+		int got = rxlog_dedupe_check(d, &r);
+
+		assert_int_equal(got, in ? 0 : 1);
+		if (!in) {
+			fifo[head] = k;
+			head = (head + 1) % CAP;
+			if (n < CAP)
+				n++;
+		}
+	}
+	struct rxl_record none = {.key_len = -1, .producer_id = -1};
+
+	assert_int_equal(rxlog_dedupe_check(d, &none), -ENOENT);
+	rxlog_dedupe_free(d);
+	/* Producer id + sequence. */
+	assert_int_equal(rxlog_dedupe_create(8, RXLOG_IDEM_PRODUCER, NULL, &d), 0);
+	struct rxl_record p1 = {.producer_id = 9, .sequence = 1}, p2 = {.producer_id = 9, .sequence = 2};
+
+	assert_int_equal(rxlog_dedupe_check(d, &p1), 1);
+	assert_int_equal(rxlog_dedupe_check(d, &p2), 1);
+	assert_int_equal(rxlog_dedupe_check(d, &p1), 0);
+	rxlog_dedupe_free(d);
+	assert_int_equal(rxlog_dedupe_create(8, RXLOG_IDEM_HEADER, NULL, &d), -EINVAL);
+}
+
+/* A handler called twice for the same event (redelivery) does its work
+ * once: the idempotency key is a header. */
+static void test_dedupe_by_header_on_redelivered_records(void **state)
+{
+	char *data = tu_tmpdir("idem");
+	char dir[4096];
+	struct rxl_log_config c;
+	struct rxl_log *log;
+	struct rxlog *rx;
+	struct rxlog_dedupe *d;
+
+	assert_int_equal(rxl_log_path(dir, sizeof(dir), data, "pay", 0), 0);
+	rxl_log_config_default(&c);
+	c.segment_bytes = 1 << 20;
+	c.prealloc_bytes = 1 << 20;
+	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+	/* Payment ids 0..99, each sent twice (a producer retry). */
+	for (int i = 0; i < 200; i++) {
+		char id[16];
+		struct rxl_header h = {.key = "idempotency-key", .key_len = 15, .value = id};
+		struct rxl_record_in in = {.key_len = -1, .value = "x", .value_len = 1,
+					   .headers = &h, .n_headers = 1};
+
+		h.value_len = sprintf(id, "pay-%d", i % 100);
+		assert_int_equal(rxl_log_append_burst(log, &in, 1, NULL, NULL), 1);
+	}
+	assert_int_equal(rxl_log_close(log), 0);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	assert_int_equal(rxlog_dedupe_create(1000, RXLOG_IDEM_HEADER, "idempotency-key", &d), 0);
+	struct rxlog_group_config gc = {.group = "g", .topic = "pay"};
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	int work = 0;
+
+	assert_int_equal(rxlog_group_join(rx, &gc, &g), 0);
+	while (rxlog_group_poll(g, &m, 100) == 1) {
+		work += rxlog_dedupe_check(d, &m.rec) == 1;
+		rxlog_group_settle(g, &m, RXLOG_ACK, NULL);
+	}
+	assert_int_equal(work, 100);
+	rxlog_group_leave(g);
+	rxlog_dedupe_free(d);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +510,8 @@ int main(void)
 		cmocka_unit_test(test_crashed_member_partitions_taken_over_at_least_once),
 		cmocka_unit_test(test_two_members_share_partitions),
 		cmocka_unit_test(test_retention_against_slow_group_resets_and_counts_loss),
+		cmocka_unit_test(test_dedupe_window_matches_model),
+		cmocka_unit_test(test_dedupe_by_header_on_redelivered_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
