@@ -122,9 +122,28 @@ def log_target(fam, args, row):
     return None
 
 
+def consumer_case(fam, args):
+    # "latency/pipe" parses as family "latency" with a bare argument.
+    return f"{fam}/{args['arg0']}" if "arg0" in args else fam
+
+
+def consumer_baseline(fam, args):
+    # One record from append to a waiting reader's wake-up, against one
+    # 8-byte message through a pipe to a thread blocked in read(2): round
+    # trips per second (the p50_us/p99_us counters carry the latencies).
+    if fam == "latency" and args.get("arg0") == "append_to_wakeup":
+        return ("latency", {"arg0": "pipe"}), "records_per_s"
+    return None, None
+
+
+def consumer_target(fam, args, row):
+    return None
+
+
 SUITES = {
     "crc": (crc_case, crc_baseline, crc_target),
     "log": (log_case, log_baseline, log_target),
+    "consumer": (consumer_case, consumer_baseline, consumer_target),
 }
 
 
@@ -290,7 +309,7 @@ def print_table(suite, results):
             si(r["records_per_s"], "rec/s"),
             si(r["bytes_per_s"], "B/s"),
             f"{100 * r['cv']:.0f}%" if r.get("cv") is not None else "",
-            si(r.get("baseline"), "B/s") if "baseline" in r else "",
+            si(r.get("baseline"), "rec/s" if r.get("baseline_metric") == "records_per_s" else "B/s") if "baseline" in r else "",
             f"{r['ratio']:.2f}" if r.get("ratio") is not None else "",
             si(r["target"], tunit) if "target" in r else "",
             "" if "target" not in r else ("n/a" if met is None else ("yes" if met else "NO")),
