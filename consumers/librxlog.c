@@ -314,3 +314,34 @@ int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic,
 	*next = get_le64(b + 8);
 	return 0;
 }
+
+int rxlog_group_floor(const char *data_dir, const char *topic, uint32_t partition, uint64_t *floor)
+{
+	char path[4200];
+	struct rxlog rx = {.dir = (char *)data_dir};
+	DIR *d;
+
+	*floor = UINT64_MAX;
+	snprintf(path, sizeof(path), "%s/__groups", data_dir);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	for (struct dirent *e; (e = readdir(d));) {
+		uint64_t off;
+
+		if (e->d_name[0] == '.' || rxlog_check_name("group", e->d_name))
+			continue;
+		if (rxlog_offset_fetch(&rx, e->d_name, topic, partition, &off) == 0 && off < *floor)
+			*floor = off;
+	}
+	closedir(d);
+	rxl_err_clear();
+	return 0;
+}
+
+int rxlog_retention_floor(void *arg, uint64_t *floor)
+{
+	const struct rxlog_floor_arg *a = arg;
+
+	return rxlog_group_floor(a->data_dir, a->topic, a->partition, floor);
+}

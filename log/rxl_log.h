@@ -43,6 +43,18 @@ struct rxl_log_config {
 	int64_t retention_bytes;       /* keep at most this much (-1 = no limit) */
 	int64_t retention_ms;          /* drop segments whose newest record is older (-1 = no limit) */
 	uint32_t staging_buffers;      /* batches in flight + filling (4, >= 2) */
+	/*
+	 * Retention that waits for consumers (optional): when set, a segment
+	 * that retention would remove is kept while it holds offsets at or
+	 * above the floor the callback reports (the lowest offset some
+	 * consumer group still needs; UINT64_MAX = none), unless its newest
+	 * record is older than floor_max_ms (so a dead group cannot fill the
+	 * disk; -1 = wait forever). librxlog's rxlog_retention_floor() is
+	 * such a callback. Called on the writer thread, about once a second.
+	 */
+	int (*floor_fn)(void *arg, uint64_t *floor);
+	void *floor_arg;
+	int64_t floor_max_ms;
 };
 
 /** Counters of one partition's writer. Plain integers: read them on the
@@ -53,6 +65,7 @@ struct rxl_log_stats {
 	uint64_t batches;
 	uint64_t segments_rolled;
 	uint64_t segments_deleted; /* by retention */
+	uint64_t segments_held;    /* removals deferred because a consumer group still needs them */
 	uint64_t short_writes;     /* completions that wrote less and were resubmitted */
 	uint64_t write_errors;
 	uint64_t sync_errors;      /* fdatasync failures (the partition then stops) */

@@ -111,6 +111,7 @@ void rxl_log_config_default(struct rxl_log_config *c)
 	c->retention_bytes = -1;
 	c->retention_ms = -1;
 	c->staging_buffers = 4;
+	c->floor_max_ms = -1;
 }
 
 int rxl_log_config_check(const struct rxl_log_config *c)
@@ -714,6 +715,16 @@ int rxl_log_retention(struct rxl_log *log, int64_t now_ms)
 
 		if (!by_bytes && !by_time)
 			break;
+		/* Keep it while a consumer group still needs it, up to the cap. */
+		uint64_t floor = UINT64_MAX;
+
+		if (log->cfg.floor_fn && log->cfg.floor_fn(log->cfg.floor_arg, &floor) == 0 &&
+		    s->next > floor &&
+		    !(log->cfg.floor_max_ms >= 0 && s->max_ts != INT64_MIN &&
+		      s->max_ts < now_ms - log->cfg.floor_max_ms)) {
+			log->stats.segments_held++;
+			break;
+		}
 		/* Move the log start first: a reader that seeks below it from
 		 * now on gets -ERANGE, one that mapped the segment keeps it. */
 		log->log_start = log->n_sealed > 1 ? log->sealed[1].base : log->seg_base;

@@ -86,6 +86,24 @@ int rxlog_offset_commit(struct rxlog *rx, const char *group, const char *topic,
 int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic,
 		       uint32_t partition, uint64_t *next);
 
+/**
+ * The lowest committed offset of any consumer group for one partition.
+ * Returns: 0 with *floor (UINT64_MAX when no group has committed there),
+ * or -errno.
+ */
+int rxlog_group_floor(const char *data_dir, const char *topic, uint32_t partition, uint64_t *floor);
+
+/** A retention floor for rxl_log_config.floor_fn: @arg is a
+ * struct rxlog_floor_arg naming the partition. */
+struct rxlog_floor_arg {
+	const char *data_dir;
+	const char *topic;
+	uint32_t partition;
+};
+
+/** rxl_log_config.floor_fn for librxlog's groups. Returns: as rxlog_group_floor(). */
+int rxlog_retention_floor(void *arg, uint64_t *floor);
+
 /* ---- Consumer groups ----------------------------------------------------- */
 
 /** What to do when a group has no committed offset, or its offset fell

@@ -403,6 +403,50 @@ static void test_retention_against_slow_group_resets_and_counts_loss(void **stat
 	tu_rmrf(data);
 }
 
+static void test_retention_waits_for_groups_up_to_the_cap(void **state)
+{
+	char *data = tu_tmpdir("floor");
+	char dir[4096];
+	struct rxl_log_config c;
+	struct rxl_log *log;
+	struct rxl_log_stats st;
+	struct rxlog *rx;
+	struct rxlog_floor_arg fa = {.data_dir = data, .topic = "t", .partition = 0};
+
+	assert_int_equal(rxl_log_path(dir, sizeof(dir), data, "t", 0), 0);
+	rxl_log_config_default(&c);
+	c.segment_bytes = 16 * 1024;
+	c.batch_bytes = 4096;
+	c.prealloc_bytes = 16 * 1024;
+	c.retention_bytes = 2 * 16 * 1024;
+	c.floor_fn = rxlog_retention_floor;
+	c.floor_arg = &fa;
+	c.floor_max_ms = 1000000;
+	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	/* A slow group stands at offset 10. */
+	assert_int_equal(rxlog_offset_commit(rx, "slow", "t", 0, 10), 0);
+	assert_int_equal(tu_append(log, 0, 5000, 20, 0), 0); /* timestamps 0..4999 */
+	assert_int_equal(rxl_log_sync(log), 0);
+	assert_int_equal(rxl_log_retention(log, 5000), 0); /* held: the group needs segment 0 */
+	rxl_log_stats(log, &st);
+	assert_true(st.segments_held > 0);
+	assert_int_equal(st.log_start, 0);
+	/* The group moves on to 3000: everything below the segment holding
+	 * 3000 may go, nothing from there on. */
+	assert_int_equal(rxlog_offset_commit(rx, "slow", "t", 0, 3000), 0);
+	assert_true(rxl_log_retention(log, 5000) > 0);
+	rxl_log_stats(log, &st);
+	assert_true(st.log_start > 0 && st.log_start <= 3000);
+	/* The cap: a group that never moves cannot keep old data forever. */
+	assert_true(rxl_log_retention(log, 5000 + 1000000 + 5000) > 0);
+	rxl_log_stats(log, &st);
+	assert_true(st.log_start > 3000);
+	assert_int_equal(rxl_log_close(log), 0);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
 static struct rxl_record key_rec(uint32_t k, char *buf)
 {
 	struct rxl_record r = {.producer_id = -1};
@@ -510,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_crashed_member_partitions_taken_over_at_least_once),
 		cmocka_unit_test(test_two_members_share_partitions),
 		cmocka_unit_test(test_retention_against_slow_group_resets_and_counts_loss),
+		cmocka_unit_test(test_retention_waits_for_groups_up_to_the_cap),
 		cmocka_unit_test(test_dedupe_window_matches_model),
 		cmocka_unit_test(test_dedupe_by_header_on_redelivered_records),
 	};
