@@ -36,10 +36,10 @@ static void test_readme_example_flags_parse(void **state)
 	assert_int_equal(c.addrs[0].family, AF_INET);
 	assert_int_equal(c.n_listeners, 2);
 	assert_int_equal(c.listeners[0].port, 5514);
-	assert_int_equal(c.listeners[0].format, RXL_FMT_SYSLOG);
+	assert_int_equal(c.listeners[0].format, RXL_CFG_FMT_SYSLOG);
 	assert_string_equal(c.listeners[0].topic, "syslog");
 	assert_int_equal(c.listeners[0].partitions, 4);
-	assert_int_equal(c.listeners[1].format, RXL_FMT_NATIVE);
+	assert_int_equal(c.listeners[1].format, RXL_CFG_FMT_NATIVE);
 	assert_int_equal(c.listeners[1].partitions, 8);
 	assert_int_equal(c.listeners[1].log.durability, RXL_DUR_NONE);
 }
@@ -91,7 +91,7 @@ static void test_file_then_flags_override(void **state)
 	assert_int_equal(rxl_cfg_set_flag(&c, "data", "./d2"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "listen", "5514/raw:topic=r"), 0);
 	assert_int_equal(c.n_listeners, 2);
-	assert_int_equal(c.listeners[0].format, RXL_FMT_RAW);
+	assert_int_equal(c.listeners[0].format, RXL_CFG_FMT_RAW);
 	assert_string_equal(c.data, "./d2");
 	assert_int_equal(rxl_cfg_validate(&c), 0);
 	unlink(p);
