@@ -1,0 +1,185 @@
+/* dataplane: DPDK EAL set-up from rxlogd's configuration.
+ * Main thread, at start-up only.
+ */
+#include "rxl_eal.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include "rxl_err.h"
+
+static int add(struct rxl_eal_plan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int add(struct rxl_eal_plan *p, const char *fmt, ...)
+{
+	va_list ap;
+	size_t room = sizeof(p->store) - p->used;
+
+	if (p->argc >= RXL_EAL_MAX_ARGS)
+		return rxl_err_set(-ENOMEM, "EAL: too many arguments");
+	va_start(ap, fmt);
+	int n = vsnprintf(p->store + p->used, room, fmt, ap);
+
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room)
+		return rxl_err_set(-ENOMEM, "EAL: arguments too long");
+	p->argv[p->argc++] = p->store + p->used;
+	p->argv[p->argc] = NULL;
+	p->used += (size_t)n + 1;
+	return 0;
+}
+
+int rxl_eal_reserve_hugepages(uint32_t pages)
+{
+	const char *path = "/proc/sys/vm/nr_hugepages";
+	unsigned long have = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &have) != 1)
+			have = 0;
+		fclose(f);
+	}
+	if (have >= pages)
+		return 0;
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", pages);
+	if (fclose(f) != 0)
+		return -errno;
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%lu", &have) != 1)
+		have = 0;
+	if (f)
+		fclose(f);
+	return have >= pages ? 0 : -ENOMEM;
+}
+
+static bool is_vdev(const char *port)
+{
+	return strncmp(port, "net_", 4) == 0;
+}
+
+int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan *p)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char lc[512];
+	size_t ll = 0;
+	bool pci = false;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (ncpu < 1)
+		ncpu = 1;
+	p->lcores = 1 + c->rx_cores + c->writer_cores;
+	if (p->lcores > 128)
+		return rxl_err_set(-EINVAL, "rx_cores + writer_cores: at most 127 in all");
+	/* lcore 0 (main) on CPU 0; busy lcores on CPU 1.. when there are
+	 * several CPUs, so the main lcore's work never preempts a poll loop
+	 * unless CPUs run out. */
+	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
+	for (uint32_t i = 1; i < p->lcores; i++) {
+		long cpu = ncpu > 1 ? 1 + (long)(i - 1) % (ncpu - 1) : 0;
+
+		if (ncpu > 1 && (long)(i - 1) >= ncpu - 1)
+			cpu = (long)(i - 1) % ncpu; /* more lcores than CPUs: share */
+		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i, cpu);
+	}
+	if ((err = add(p, "%s", prog)) || (err = add(p, "--lcores")) || (err = add(p, "%s", lc)) ||
+	    (err = add(p, "--file-prefix")) || (err = add(p, "rxlogd-%ld", (long)getpid())))
+		return err;
+	for (uint32_t i = 0; i < c->n_ports; i++) {
+		if (!is_vdev(c->ports[i]))
+			pci = true;
+		if ((err = add(p, is_vdev(c->ports[i]) ? "--vdev" : "-a")) ||
+		    (err = add(p, "%s", c->ports[i])))
+			return err;
+	}
+	if (!pci && (err = add(p, "--no-pci")))
+		return err;
+	/* Hugepages: enough for the pools with headroom (2 MiB pages). */
+	uint32_t pages = c->memory_mb / 2 ? c->memory_mb / 2 : 1;
+	const char *why;
+
+	if (c->hugepages == RXL_HUGE_OFF) {
+		p->hugepages = false;
+		why = "hugepages = off";
+	} else if (rxl_eal_reserve_hugepages(pages) == 0) {
+		p->hugepages = true;
+		why = "hugepages reserved";
+	} else if (c->hugepages == RXL_HUGE_ON) {
+		return rxl_err_set(-ENOMEM,
+				   "hugepages = on but %u 2 MiB pages could not be reserved "
+				   "(/proc/sys/vm/nr_hugepages needs root); use hugepages = auto or off",
+				   pages);
+	} else {
+		p->hugepages = false;
+		why = "no hugepages could be reserved";
+	}
+	if (p->hugepages)
+		err = add(p, "--in-memory");
+	else if (!(err = add(p, "--no-huge")) && !(err = add(p, "-m")) &&
+		 !(err = add(p, "%u", c->memory_mb)))
+		err = add(p, "--no-shconf");
+	if (err)
+		return err;
+	/* The pass-through, split on spaces (no quoting: EAL values have none). */
+	char extra[sizeof(c->eal_args)];
+
+	snprintf(extra, sizeof(extra), "%s", c->eal_args);
+	for (char *save = NULL, *t = strtok_r(extra, " \t", &save); t;
+	     t = strtok_r(NULL, " \t", &save))
+		if ((err = add(p, "%s", t)))
+			return err;
+	snprintf(p->summary, sizeof(p->summary),
+		 "EAL: %u lcores (%s), %s (%s), %u port(s)%s%s", p->lcores, lc,
+		 p->hugepages ? "hugepages, in-memory" : "--no-huge", why, c->n_ports,
+		 c->eal_args[0] ? ", extra: " : "", c->eal_args);
+	return 0;
+}
+
+int rxl_eal_init(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan *p)
+{
+	int err = rxl_eal_plan(c, prog, p);
+
+	if (err)
+		return err;
+	/* rte_eal_init() permutes argv: give it a copy. */
+	char *argv[RXL_EAL_MAX_ARGS + 1];
+
+	memcpy(argv, p->argv, sizeof(argv));
+	if (rte_eal_init(p->argc, argv) < 0)
+		return rxl_err_set(-rte_errno ? -rte_errno : -EINVAL,
+				   "EAL initialisation failed (%s): %s; check the ports, cores and "
+				   "eal_args settings",
+				   p->summary, rte_strerror(rte_errno));
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void rxl_eal_cleanup(void)
+{
+	char dir[4096];
+
+	/* EAL leaves its runtime folder (/var/run/dpdk/<prefix>) behind. */
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	if (dir[0] && strstr(dir, "/rxlogd-"))
+		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+}
