@@ -1,5 +1,5 @@
-/* consumers: the rxlog command-line tool (verify and dump so far).
- * Main thread only.
+/* consumers: the rxlog command-line tool — dispatch, usage, verify and dump
+ * (the other commands are in cli_*.c). Main thread only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_pvt.h"
 #include "rxl_err.h"
 #include "rxl_format.h"
 #include "rxl_log.h"
@@ -22,7 +23,26 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rxlog COMMAND [OPTIONS]\n"
 		"\n"
-		"commands:\n"
+		"commands (rxlog COMMAND --help says more, including each output's layout):\n"
+		"  topics [--per-partition]\n"
+		"      topics, partitions, offsets, bytes on disk, time range.\n"
+		"  cat --topic T [--partition P] [--from-offset N | --from-time TIME |\n"
+		"      --from earliest|latest] [--count N] [--follow] [--format value|json]\n"
+		"      [--base64]\n"
+		"      print records.\n"
+		"  produce --topic T [--partition P] [--key K | --key-separator SEP]\n"
+		"      [--partitions N] [--timestamp-ms MS] [--header NAME=VALUE]\n"
+		"      append one record per line of stdin (Kafka's partitioner for keys).\n"
+		"  groups [--group G] [--topic T] [--members]\n"
+		"      consumer groups: committed offsets, lag, leases, live members.\n"
+		"  groups reset --group G --topic T [--partition P] --to-offset N |\n"
+		"      --to-time TIME | --to-earliest | --to-latest\n"
+		"      move a stopped group's committed offsets.\n"
+		"  consume --group G --topic T [--max-attempts N] [--backoff-ms MS] -- COMMAND...\n"
+		"      run COMMAND once per record (value on stdin): exit 0 acks, 65\n"
+		"      dead-letters, anything else retries; at-least-once.\n"
+		"  dlq list|show|redrive --group G --topic T\n"
+		"      the group's dead-letter topic T.dlq.G: counts, records, send them back.\n"
 		"  verify [--repair] [--data DIR] [PARTITION...]\n"
 		"      check every batch's CRC and every index; with --repair cut each partition\n"
 		"      at its first invalid batch. PARTITION is a folder name like telemetry-3;\n"
@@ -31,8 +51,8 @@ static void usage(FILE *f)
 		"      print a segment batch by batch (like kafka-dump-log); --records adds\n"
 		"      every record.\n"
 		"\n"
-		"--data DIR defaults to $RXLOG_DATA. Exit status: 0 ok, 1 a problem was found\n"
-		"or an operation failed, 2 bad usage.\n");
+		"Every command but dump takes --data DIR (default $RXLOG_DATA). Exit status:\n"
+		"0 ok, 1 a problem was found or an operation failed, 2 bad usage.\n");
 }
 
 static bool is_partition(const char *data, const char *name)
@@ -249,17 +269,28 @@ static int cmd_dump(int argc, char **argv)
 	return rc;
 }
 
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{"topics", cli_topics},   {"cat", cli_cat},         {"produce", cli_produce},
+	{"groups", cli_groups},   {"consume", cli_consume}, {"dlq", cli_dlq},
+	{"verify", cmd_verify},   {"dump", cmd_dump},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
 		usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
-	if (!strcmp(argv[1], "verify"))
-		return cmd_verify(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "dump"))
-		return cmd_dump(argc - 1, argv + 1);
-	fprintf(stderr, "rxlog: unknown command \"%s\" (commands: verify, dump; see rxlog --help)\n",
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr,
+		"rxlog: unknown command \"%s\" (commands: topics, cat, produce, groups, consume, "
+		"dlq, verify, dump; see rxlog --help)\n",
 		argv[1]);
 	return 2;
 }

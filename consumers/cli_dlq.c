@@ -1,0 +1,426 @@
+/* consumers: `rxlog dlq list|show|redrive` — inspect a group's dead-letter
+ * topic <topic>.dlq.<group> and send its records back to where they came from.
+ * Main thread only.
+ *
+ * D1 Redrive progress is a committed offset of group "__redrive.<group>" on
+ *    the dead-letter topic (an ordinary consumer-group offset, so
+ *    `rxlog groups` shows it and `rxlog groups reset` can rewind it). Per
+ *    dead-letter partition the records from that offset to the end are
+ *    appended to their original topic/partition (headers dlq.topic,
+ *    dlq.partition), the targets are fdatasync'd, and only then is the
+ *    offset committed past them: a crash in between redrives those records
+ *    again (at-least-once), never loses them.
+ * D2 A redriven record keeps its key, value, timestamp and headers, minus the
+ *    dlq.* headers the dead-lettering added.
+ * D3 Targets are appended directly, under the one-writer rule
+ *    (cli_writer_open()): a partition another process writes is refused,
+ *    progress up to the last record appended is kept.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_pvt.h"
+#include "rxl_err.h"
+
+#define LIST_FMT "%-32s %9s %12s %12s %12s %12s %12s\n"
+#define MAX_HEADERS 64
+
+/* clang-format off: the usage text is laid out as printed */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rxlog dlq list --group G --topic T [--data DIR]\n"
+		   "       rxlog dlq show --group G --topic T [--partition P] [--count N]\n"
+		   "                      [--format json|value] [--base64] [--data DIR]\n"
+		   "       rxlog dlq redrive --group G --topic T [--data DIR]\n"
+		   "\n"
+		   "Records that group G dead-lettered on topic T are in topic T.dlq.G\n"
+		   "(partition p holds those of T's partition p), with headers dlq.topic,\n"
+		   "dlq.partition, dlq.offset, dlq.attempts, dlq.reason and dlq.time (ms).\n"
+		   "\n"
+		   "list     a header line, then per partition of T.dlq.G, fields separated\n"
+		   "         by spaces: TOPIC (T.dlq.G) PARTITION START END RECORDS (END -\n"
+		   "         START) REDRIVEN (records already sent back) PENDING (RECORDS -\n"
+		   "         REDRIVEN)\n"
+		   "show     the dead-lettered records as `rxlog cat --format json` prints\n"
+		   "         them (every partition merged by timestamp), dlq.* headers included\n"
+		   "redrive  append each record not yet redriven to its original topic and\n"
+		   "         partition (from its dlq.topic and dlq.partition headers) with its\n"
+		   "         key, value, timestamp and headers minus the dlq.* ones; prints\n"
+		   "         one line per record, \"T.dlq.G-P@OFFSET -> TOPIC-P@NEWOFFSET\",\n"
+		   "         then \"redriven N record(s)\". Progress is the committed offset of\n"
+		   "         group __redrive.G on T.dlq.G, stored after the records are\n"
+		   "         fdatasync'd: running redrive again sends only newer dead letters,\n"
+		   "         and a crash in between may send some twice, never none. To redrive\n"
+		   "         again from the start: rxlog groups reset --group __redrive.G\n"
+		   "         --topic T.dlq.G --to-earliest. One writer per partition: a target\n"
+		   "         partition another process writes (an rxlogd) is refused; send its\n"
+		   "         records to that rxlogd.\n"
+		   "\n"
+		   "When G never dead-lettered anything on T (no topic T.dlq.G), list prints\n"
+		   "only the header, show and redrive print nothing; all exit 0. Exit status:\n"
+		   "0 ok, 1 failed (unknown topic T, a refused or failed write), 2 bad usage.\n");
+}
+/* clang-format on */
+
+struct dlq_args {
+	const char *group, *topic, *data;
+	char dlq[600], redrive_group[300];
+	struct cli_cat_opts cat;
+};
+
+/* Whether T.dlq.G exists; prints and returns -errno for an unknown T. */
+static int dlq_partitions(const char *cmd, struct rxlog *rx, const struct dlq_args *a)
+{
+	if (cli_partitions(cmd, rx, a->topic) < 0)
+		return -ENOENT;
+	int n = rxlog_partitions(rx, a->dlq);
+
+	return n == -ENOENT ? 0 : n;
+}
+
+static int do_list(const char *cmd, struct rxlog *rx, const struct dlq_args *a)
+{
+	int np = dlq_partitions(cmd, rx, a), rc = CLI_OK;
+
+	if (np < 0)
+		return CLI_FAIL;
+	printf(LIST_FMT, "TOPIC", "PARTITION", "START", "END", "RECORDS", "REDRIVEN", "PENDING");
+	for (uint32_t p = 0; p < (uint32_t)np; p++) {
+		struct rxl_reader *r;
+		struct rxl_log_offsets o;
+		uint64_t done;
+		char f[6][24];
+
+		if (rxlog_reader_open(rx, a->dlq, p, &r)) {
+			cli_err(cmd, "%s", rxl_err_msg());
+			rc = CLI_FAIL;
+			continue;
+		}
+		rxl_reader_offsets(r, &o);
+		rxl_reader_close(r);
+		if (rxlog_offset_fetch(rx, a->redrive_group, a->dlq, p, &done) ||
+		    done < o.log_start)
+			done = o.log_start;
+		if (done > o.hwm)
+			done = o.hwm;
+		snprintf(f[0], sizeof(f[0]), "%" PRIu32, p);
+		snprintf(f[1], sizeof(f[1]), "%" PRIu64, o.log_start);
+		snprintf(f[2], sizeof(f[2]), "%" PRIu64, o.hwm);
+		snprintf(f[3], sizeof(f[3]), "%" PRIu64, o.hwm - o.log_start);
+		snprintf(f[4], sizeof(f[4]), "%" PRIu64, done - o.log_start);
+		snprintf(f[5], sizeof(f[5]), "%" PRIu64, o.hwm - done);
+		printf(LIST_FMT, a->dlq, f[0], f[1], f[2], f[3], f[4], f[5]);
+	}
+	return rc;
+}
+
+/* The value of header @name as a number. Returns: 0 or -ENOENT/-EINVAL. */
+static int header_num(const struct rxl_record *rec, const char *name, uint64_t *v)
+{
+	const uint8_t *it = rec->headers;
+	struct rxl_header h;
+	size_t nl = strlen(name);
+
+	while (rxl_header_next(rec, &it, &h) == 1) {
+		char buf[24];
+
+		if ((size_t)h.key_len != nl || memcmp(h.key, name, nl))
+			continue;
+		if (h.value_len <= 0 || h.value_len >= (int32_t)sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, h.value, (size_t)h.value_len);
+		buf[h.value_len] = '\0';
+		return cli_parse_u64(buf, v);
+	}
+	return -ENOENT;
+}
+
+/* The value of header @name copied into @buf. Returns: 0 or -ENOENT/-EINVAL. */
+static int header_str(const struct rxl_record *rec, const char *name, char *buf, size_t len)
+{
+	const uint8_t *it = rec->headers;
+	struct rxl_header h;
+	size_t nl = strlen(name);
+
+	while (rxl_header_next(rec, &it, &h) == 1) {
+		if ((size_t)h.key_len != nl || memcmp(h.key, name, nl))
+			continue;
+		if (h.value_len <= 0 || (size_t)h.value_len >= len)
+			return -EINVAL;
+		memcpy(buf, h.value, (size_t)h.value_len);
+		buf[h.value_len] = '\0';
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Open writers of the original topic, by partition (D3). */
+struct targets {
+	char topic[256];
+	uint32_t np;
+	struct rxl_log **logs;
+};
+
+static int target_log(const char *cmd, struct rxlog *rx, struct targets *t, const char *topic,
+		      uint32_t p, struct rxl_log **out)
+{
+	if (strcmp(t->topic, topic)) {
+		cli_err(cmd,
+			"a record names topic %s in its dlq.topic header, not %s; redrive "
+			"only sends records back to %s",
+			topic, t->topic, t->topic);
+		return -EINVAL;
+	}
+	if (p >= t->np) {
+		cli_err(cmd,
+			"a record comes from partition %" PRIu32 " of %s, which has %" PRIu32
+			" partition(s) now",
+			p, topic, t->np);
+		return -ERANGE;
+	}
+	if (!t->logs[p]) {
+		int err = cli_writer_open(cmd, rx, topic, p, &t->logs[p]);
+
+		if (err)
+			return err;
+	}
+	*out = t->logs[p];
+	return 0;
+}
+
+static int sync_targets(const char *cmd, struct targets *t)
+{
+	int rc = 0;
+
+	for (uint32_t p = 0; p < t->np; p++)
+		if (t->logs[p] && rxl_log_sync(t->logs[p])) {
+			cli_err(cmd, "%s-%" PRIu32 ": %s", t->topic, p, rxl_err_msg());
+			rc = -EIO;
+		}
+	return rc;
+}
+
+/* Redrive partition @p of the DLQ from its D1 offset to the current end. */
+static int redrive_part(const char *cmd, struct rxlog *rx, const struct dlq_args *a, uint32_t p,
+			struct targets *t, uint64_t *count)
+{
+	struct rxl_reader *r;
+	struct rxl_log_offsets o;
+	struct rxl_record rec;
+	uint64_t from, done;
+	int err = rxlog_reader_open(rx, a->dlq, p, &r);
+
+	if (err) {
+		cli_err(cmd, "%s", rxl_err_msg());
+		return err;
+	}
+	rxl_reader_offsets(r, &o);
+	if (rxlog_offset_fetch(rx, a->redrive_group, a->dlq, p, &from) || from < o.log_start)
+		from = o.log_start;
+	if (from > o.hwm)
+		from = o.hwm;
+	done = from;
+	err = rxl_reader_seek(r, from);
+	while (!err && done < o.hwm) {
+		int n = rxl_reader_next(r, &rec);
+
+		if (n <= 0) {
+			cli_err(cmd, "%s-%" PRIu32 " offset %" PRIu64 ": %s", a->dlq, p, done,
+				n ? rxl_err_msg() : "vanished while reading");
+			err = n ? n : -EIO;
+			break;
+		}
+		char topic[256];
+		uint64_t op;
+		struct rxl_log *log;
+
+		if (header_str(&rec, "dlq.topic", topic, sizeof(topic)) ||
+		    header_num(&rec, "dlq.partition", &op) || op > UINT32_MAX) {
+			cli_err(cmd,
+				"%s-%" PRIu32 " offset %" PRIu64 ": no valid dlq.topic and "
+				"dlq.partition headers; cannot tell where it came from",
+				a->dlq, p, rec.offset);
+			err = -EINVAL;
+			break;
+		}
+		err = target_log(cmd, rx, t, topic, (uint32_t)op, &log);
+		if (err)
+			break;
+		/* D2 */
+		struct rxl_header h[MAX_HEADERS];
+		uint32_t nh = 0;
+		const uint8_t *it = rec.headers;
+
+		while (nh < MAX_HEADERS && rxl_header_next(&rec, &it, &h[nh]) == 1)
+			if (h[nh].key_len < 4 || memcmp(h[nh].key, "dlq.", 4))
+				nh++;
+		struct rxl_record_in in = {
+			.key = rec.key,
+			.key_len = rec.key_len,
+			.value = rec.value,
+			.value_len = rec.value_len,
+			.timestamp_ms = rec.timestamp_ms,
+			.headers = h,
+			.n_headers = nh,
+		};
+		char pname[300];
+		uint64_t at;
+
+		snprintf(pname, sizeof(pname), "%s-%" PRIu64, topic, op);
+		err = cli_append(cmd, log, pname, &in, &at);
+		if (err)
+			break;
+		printf("%s-%" PRIu32 "@%" PRIu64 " -> %s@%" PRIu64 "\n", a->dlq, p, rec.offset,
+		       pname, at);
+		done = rec.offset + 1;
+		(*count)++;
+	}
+	rxl_reader_close(r);
+	/* D1: durable first, then the progress. */
+	if (done > from) {
+		int e = sync_targets(cmd, t);
+
+		if (!e && (e = rxlog_offset_commit(rx, a->redrive_group, a->dlq, p, done)))
+			cli_err(cmd, "%s", rxl_err_msg());
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+static int do_redrive(const char *cmd, struct rxlog *rx, const struct dlq_args *a)
+{
+	int np = dlq_partitions(cmd, rx, a), err = 0;
+	struct targets t = {0};
+	uint64_t count = 0;
+
+	if (np < 0)
+		return CLI_FAIL;
+	snprintf(t.topic, sizeof(t.topic), "%s", a->topic);
+	t.np = (uint32_t)rxlog_partitions(rx, a->topic);
+	t.logs = calloc(t.np, sizeof(*t.logs));
+	if (!t.logs)
+		return CLI_FAIL;
+	for (uint32_t p = 0; p < (uint32_t)np && !err; p++)
+		err = redrive_part(cmd, rx, a, p, &t, &count);
+	for (uint32_t p = 0; p < t.np; p++)
+		if (t.logs[p] && rxl_log_close(t.logs[p])) {
+			cli_err(cmd, "%s-%" PRIu32 ": %s", t.topic, p, rxl_err_msg());
+			err = -EIO;
+		}
+	free(t.logs);
+	printf("redriven %" PRIu64 " record(s)\n", count);
+	return err ? CLI_FAIL : CLI_OK;
+}
+
+int cli_dlq(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"group", required_argument, NULL, 'g'},
+		{"topic", required_argument, NULL, 't'},
+		{"partition", required_argument, NULL, 'p'},
+		{"count", required_argument, NULL, 'c'},
+		{"format", required_argument, NULL, 'm'},
+		{"base64", no_argument, NULL, 'b'},
+		{"data", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char cmd[32] = "dlq";
+	struct dlq_args a = {.cat = {.all_partitions = true, .format = CLI_FMT_JSON}};
+	bool show_opts = false;
+	struct rxlog *rx;
+	int c, rc;
+
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		usage(stdout);
+		return CLI_OK;
+	}
+	if (argc < 2 ||
+	    (strcmp(argv[1], "list") && strcmp(argv[1], "show") && strcmp(argv[1], "redrive")))
+		return cli_usage_err(cmd, "name what to do: list, show or redrive");
+	const char *sub = argv[1];
+
+	snprintf(cmd, sizeof(cmd), "dlq %s", sub);
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, ":g:t:p:c:m:bd:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			a.group = optarg;
+			break;
+		case 't':
+			a.topic = optarg;
+			break;
+		case 'p':
+			if (cli_parse_u32(optarg, UINT32_MAX, &a.cat.partition))
+				return cli_usage_err(cmd, "--partition wants a number, not \"%s\"",
+						     optarg);
+			a.cat.all_partitions = false;
+			show_opts = true;
+			break;
+		case 'c':
+			if (cli_parse_u64(optarg, &a.cat.count) || !a.cat.count)
+				return cli_usage_err(cmd, "--count wants a number >= 1, not \"%s\"",
+						     optarg);
+			show_opts = true;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "value"))
+				a.cat.format = CLI_FMT_VALUE;
+			else if (!strcmp(optarg, "json"))
+				a.cat.format = CLI_FMT_JSON;
+			else
+				return cli_usage_err(
+					cmd, "--format wants json or value, not \"%s\"", optarg);
+			show_opts = true;
+			break;
+		case 'b':
+			a.cat.base64 = true;
+			show_opts = true;
+			break;
+		case 'd':
+			a.data = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_OK;
+		default:
+			return cli_getopt_err(cmd, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (!a.group || !a.topic)
+		return cli_usage_err(cmd, "name the group and the topic: --group G --topic T");
+	if (show_opts && strcmp(sub, "show"))
+		return cli_usage_err(cmd, "--partition, --count, --format and --base64 are "
+					  "options of dlq show");
+	if (cli_check_name(cmd, "group", a.group) || cli_check_name(cmd, "topic", a.topic))
+		return CLI_USAGE;
+	snprintf(a.dlq, sizeof(a.dlq), "%s.dlq.%s", a.topic, a.group);
+	snprintf(a.redrive_group, sizeof(a.redrive_group), "__redrive.%s", a.group);
+	if (strlen(a.dlq) > CLI_NAME_MAX || strlen(a.redrive_group) > CLI_NAME_MAX) {
+		cli_err(cmd, "the dead-letter topic name %s is longer than %d characters", a.dlq,
+			CLI_NAME_MAX);
+		return CLI_USAGE;
+	}
+	a.cat.topic = a.dlq;
+	rc = cli_open(cmd, a.data, &rx);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "list")) {
+		rc = do_list(cmd, rx, &a);
+	} else if (!strcmp(sub, "redrive")) {
+		rc = do_redrive(cmd, rx, &a);
+	} else {
+		int np = dlq_partitions(cmd, rx, &a);
+
+		rc = np < 0 ? CLI_FAIL : np == 0 ? CLI_OK : cli_cat_run(cmd, rx, &a.cat);
+	}
+	rxlog_close(rx);
+	return rc;
+}

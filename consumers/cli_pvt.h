@@ -1,0 +1,228 @@
+/* consumers: private declarations shared by the rxlog tool's commands (cli_*.c).
+ * Main thread only: the tool is single-threaded (consume forks children).
+ *
+ * Conventions every command follows:
+ *   - exit status CLI_OK (0) on success, CLI_FAIL (1) when an operation
+ *     failed or a problem was found, CLI_USAGE (2) for bad usage;
+ *   - errors go to stderr as "rxlog <command>: <what happened>; <what to do>";
+ *   - output meant for scripts goes to stdout with a fixed layout that the
+ *     command's --help describes.
+ * Helpers return 0 or -errno; the ones that print say so.
+ */
+#ifndef RXL_CLI_PVT_H
+#define RXL_CLI_PVT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rxlog.h"
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+/* Longest topic name the tool accepts (and creates): like librxlog's group
+ * names, [A-Za-z0-9._-]{1,200}; a DLQ topic "<topic>.dlq.<group>" then fits
+ * in struct rxlog_topic's 256 bytes only for short names, which is checked. */
+#define CLI_NAME_MAX 200
+
+/* "YYYY-MM-DDTHH:MM:SS.mmmZ" and its NUL. */
+#define CLI_TIME_LEN 25
+
+/*
+ * The commands. Each parses its own options (argv[0] is the command's name,
+ * "--help" prints its usage with the layout of its output), runs, and
+ * prints its errors.
+ * Concurrency: main thread; consume and cat --follow install SIGINT/SIGTERM
+ * handlers (cli_signals_install()).
+ * Returns: the exit status, CLI_OK, CLI_FAIL or CLI_USAGE.
+ */
+int cli_topics(int argc, char **argv);
+int cli_cat(int argc, char **argv);
+int cli_groups(int argc, char **argv);
+int cli_consume(int argc, char **argv);
+int cli_produce(int argc, char **argv);
+int cli_dlq(int argc, char **argv);
+
+/**
+ * Print "rxlog <cmd>: <message>\n" to stderr.
+ * Concurrency: main thread.
+ */
+void cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * Print a usage error ("... (see rxlog <cmd> --help)") to stderr.
+ * Concurrency: main thread.
+ * Returns: CLI_USAGE, so commands can `return cli_usage_err(...)`.
+ */
+int cli_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/**
+ * Report what getopt_long() refused: @c is its '?' or ':' return, @argv
+ * the vector it parsed (its optind/optopt say where).
+ * Concurrency: main thread (getopt's globals).
+ * Returns: CLI_USAGE.
+ */
+int cli_getopt_err(const char *cmd, int c, char **argv);
+
+/**
+ * Open the data directory @data (NULL: $RXLOG_DATA); prints the error.
+ * Concurrency: main thread.
+ * Returns: CLI_OK with *rx set, CLI_USAGE when no directory was named,
+ * CLI_FAIL when it cannot be opened.
+ */
+int cli_open(const char *cmd, const char *data, struct rxlog **rx);
+
+/**
+ * Partitions of @topic; prints "unknown topic ... (rxlog topics lists them)".
+ * Concurrency: main thread.
+ * Returns: the count (>= 1), or -errno.
+ */
+int cli_partitions(const char *cmd, struct rxlog *rx, const char *topic);
+
+/**
+ * Check a topic or group name: 1 to CLI_NAME_MAX of A-Z a-z 0-9 . _ -, not
+ * "." or ".."; a topic (@what "topic") may not start with "__" (rxlog's own
+ * folders). Prints why not.
+ * Concurrency: main thread.
+ * Returns: 0 or -EINVAL.
+ */
+int cli_check_name(const char *cmd, const char *what, const char *name);
+
+/**
+ * Parse a decimal number (digits only, no sign, no overflow) into *v.
+ * Concurrency: pure.
+ * Returns: 0 or -EINVAL.
+ */
+int cli_parse_u64(const char *s, uint64_t *v);
+
+/** As cli_parse_u64(), limited to @max. Concurrency: pure. Returns: 0 or -EINVAL. */
+int cli_parse_u32(const char *s, uint32_t max, uint32_t *v);
+
+/**
+ * Parse a time: ISO-8601 "YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM]"
+ * (' ' may replace 'T'; no zone means UTC), or milliseconds since the
+ * epoch (digits only).
+ * Concurrency: pure.
+ * Returns: 0 with *ms, or -EINVAL.
+ */
+int cli_parse_time(const char *s, int64_t *ms);
+
+/**
+ * Format @ms (since the epoch) as "YYYY-MM-DDTHH:MM:SS.mmmZ" into @buf
+ * (years outside 0..9999: the plain number of milliseconds).
+ * Concurrency: pure.
+ */
+void cli_fmt_time(int64_t ms, char buf[CLI_TIME_LEN]);
+
+/**
+ * Write @p[0..len) as a JSON string (quotes included): '"', '\\' and the
+ * control characters U+0000..U+001F and U+007F escaped (\n, \t, ... or
+ * \u00XX), well-formed UTF-8 copied as is, and each maximal ill-formed
+ * subsequence (Unicode's "best practice") replaced by \ufffd. @len -1
+ * writes null.
+ * Concurrency: the caller's stream.
+ */
+void cli_json_str(FILE *f, const uint8_t *p, int32_t len);
+
+/**
+ * Write @p[0..len) as base64 (RFC 4648 standard alphabet, padded), quoted
+ * when @quote; @len -1 writes null (when quoted) or nothing.
+ * Concurrency: the caller's stream.
+ */
+void cli_base64(FILE *f, const uint8_t *p, int32_t len, bool quote);
+
+/**
+ * Write one record as a JSON object on one line:
+ * {"topic","partition","offset","timestamp","key","value","headers":{...}}.
+ * @b64: key, value and header values in base64 instead of escaped text.
+ * Concurrency: the caller's stream.
+ * Returns: 0, or -EBADMSG when the record's headers are malformed (the
+ * object is still completed).
+ */
+int cli_print_json(FILE *f, const char *topic, uint32_t partition, const struct rxl_record *r,
+		   bool b64);
+
+/**
+ * Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2): seed
+ * 0x9747b28c, m 0x5bd1e995, r 24, little-endian 4-byte blocks.
+ * Concurrency: pure.
+ * Returns: the hash as Kafka's Java int.
+ */
+int32_t cli_murmur2(const uint8_t *p, size_t len);
+
+/**
+ * Kafka's default partitioner for a keyed record:
+ * toPositive(murmur2(key)) % partitions, toPositive(x) = x & 0x7fffffff.
+ * Concurrency: pure.
+ * Returns: the partition.
+ */
+uint32_t cli_key_partition(const uint8_t *key, size_t len, uint32_t partitions);
+
+/**
+ * Catch SIGINT and SIGTERM without SA_RESTART: blocking calls then return
+ * -EINTR and cli_stopping() turns true. Children reset the handlers at exec.
+ * Concurrency: main thread, once.
+ */
+void cli_signals_install(void);
+
+/** Whether SIGINT or SIGTERM arrived. Concurrency: main thread. */
+bool cli_stopping(void);
+
+/**
+ * Whether someone holds an flock on @name in folder @dirfd: takes
+ * LOCK_SH | LOCK_NB and drops it at once (EWOULDBLOCK means held). While
+ * we hold it (microseconds), someone's LOCK_EX | LOCK_NB on that file fails:
+ * a member trying to take a free lease then waits for its next rebalance.
+ * Concurrency: main thread.
+ * Returns: 1 held, 0 free, -errno (-ENOENT: no such file).
+ */
+int cli_lock_held(int dirfd, const char *name);
+
+/**
+ * Open partition @topic-@p of @rx for appending (rxl_log_open(), which takes
+ * the writer lock and creates the partition when missing). When another
+ * process writes it, prints who (pid) and that records for it go to the
+ * rxlogd that owns it.
+ * Concurrency: main thread; the log belongs to it.
+ * Returns: 0 with *out, or -errno (message printed).
+ */
+int cli_writer_open(const char *cmd, struct rxlog *rx, const char *topic, uint32_t p,
+		    struct rxl_log **out);
+
+/**
+ * Append one record, waiting through back-pressure (the writer's staging
+ * buffers all in flight). @part names the partition in messages.
+ * Concurrency: @log's owner thread.
+ * Returns: 0 with *offset (may be NULL), or -errno (message printed).
+ */
+int cli_append(const char *cmd, struct rxl_log *log, const char *part,
+	       const struct rxl_record_in *in, uint64_t *offset);
+
+/** Which records `cat` reads and how it prints them (also `dlq show`). */
+enum cli_from { CLI_FROM_EARLIEST = 0, CLI_FROM_LATEST, CLI_FROM_OFFSET, CLI_FROM_TIME };
+enum cli_format { CLI_FMT_VALUE = 0, CLI_FMT_JSON };
+
+struct cli_cat_opts {
+	const char *topic;
+	bool all_partitions;
+	uint32_t partition;
+	enum cli_from from;
+	uint64_t from_offset;
+	int64_t from_time;
+	uint64_t count; /* 0 = no limit */
+	bool follow;
+	enum cli_format format;
+	bool base64;
+};
+
+/**
+ * Print records of @o->topic as `rxlog cat` does (merge rule in its --help).
+ * Concurrency: main thread; returns early on SIGINT/SIGTERM (with --follow).
+ * Returns: the exit status (errors printed with @cmd).
+ */
+int cli_cat_run(const char *cmd, struct rxlog *rx, const struct cli_cat_opts *o);
+
+#endif
