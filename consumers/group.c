@@ -325,7 +325,20 @@ int rxlog_group_join(struct rxlog *rx, const struct rxlog_group_config *cfg,
 		g->parts[p].lease_fd = -1;
 	snprintf(path, sizeof(path), "%s/members/%s", g->dir, g->member);
 	g->member_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (g->member_fd < 0 || flock(g->member_fd, LOCK_EX | LOCK_NB) < 0) {
+	/* A tool (rxlog groups) or another member may hold the lock for an
+	 * instant while it checks liveness: retry for a few milliseconds
+	 * before deciding the id is taken. */
+	bool locked = false;
+
+	for (int i = 0; g->member_fd >= 0 && i < 20 && !locked; i++) {
+		locked = flock(g->member_fd, LOCK_EX | LOCK_NB) == 0;
+		if (!locked) {
+			struct timespec ts = {0, 1000000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (!locked) {
 		err = rxl_err_set(-EBUSY, "group %s: member id \"%s\" is in use by a live member; "
 				  "choose another", g->group, g->member);
 		goto free_parts;
@@ -402,17 +415,7 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
 		if (g->since_commit >= g->cfg.commit_every ||
 		    now - g->last_commit_ns >= (uint64_t)g->cfg.commit_ms * 1000000)
 			rxlog_group_commit(g);
-		if (g->retry_pending) {
-			if (now < g->retry_due_ns) {
-				uint64_t until = g->retry_due_ns < deadline ? g->retry_due_ns : deadline;
-				struct timespec ts = {(time_t)((until - now) / 1000000000ull),
-						      (long)((until - now) % 1000000000ull)};
-
-				if (until <= now)
-					return 0;
-				nanosleep(&ts, NULL);
-				continue;
-			}
+		if (g->retry_pending && now >= g->retry_due_ns) {
 			struct part *pt = &g->parts[g->retry_part];
 
 			g->retry_pending = false;
@@ -430,8 +433,8 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
 			uint32_t p = (g->rr + k) % g->np;
 			struct part *pt = &g->parts[p];
 
-			if (!pt->owned)
-				continue;
+			if (!pt->owned || (g->retry_pending && g->retry_part == p))
+				continue; /* G3: nothing after a record awaiting its retry */
 			int n = rxl_reader_next(pt->r, &rec);
 
 			if (n == 1) {
@@ -463,6 +466,11 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
 			return 0;
 		uint64_t slice = (uint64_t)g->cfg.rebalance_ms * 1000000;
 		uint64_t left = deadline - now < slice ? deadline - now : slice;
+
+		if (g->retry_pending && g->retry_due_ns > now && g->retry_due_ns - now < left)
+			left = g->retry_due_ns - now; /* wake for the retry */
+		else if (g->retry_pending && g->retry_due_ns <= now)
+			continue;
 
 		if (nr) {
 			err = rxl_reader_wait_any(rs, nr, (int)((left + 999999) / 1000000));

@@ -211,6 +211,53 @@ static void test_poison_record_dead_lettered_and_partition_keeps_flowing(void **
 	tu_rmrf(data);
 }
 
+/* A record waiting for its retry holds up only its own partition (G3). */
+static void test_retry_backoff_does_not_stall_other_partitions(void **state)
+{
+	char *data = tu_tmpdir("retrywait");
+	struct rxlog *rx;
+	struct rxlog_group_config c = gcfg("g");
+	struct rxlog_group *g;
+	struct rxlog_msg m;
+	uint32_t others = 0, p0_after = 0;
+	bool retried = false;
+
+	make_topic(data, "t", NP, 20, -1);
+	assert_int_equal(rxlog_open(data, &rx), 0);
+	c.backoff_ms = 400;
+	assert_int_equal(rxlog_group_join(rx, &c, &g), 0);
+	/* Fail partition 0's first record once; while it waits 400 ms the
+	 * other partitions must all be delivered, partition 0 nothing. */
+	while (rxlog_group_poll(g, &m, 300) == 1) {
+		if (m.partition == 0 && m.rec.offset == 0 && !retried) {
+			retried = true;
+			assert_int_equal(rxlog_group_settle(g, &m, RXLOG_RETRY, NULL), 0);
+			continue;
+		}
+		if (m.partition == 0)
+			p0_after++;
+		else if (retried)
+			others++;
+		assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+	}
+	/* The 300 ms poll timed out inside the backoff: the others all came. */
+	assert_true(retried);
+	assert_int_equal(p0_after, 0);
+	assert_true(others >= 2 * 20 - 2);
+	/* Then the retry and the rest of partition 0. */
+	int n;
+
+	while ((n = rxlog_group_poll(g, &m, 1000)) == 1) {
+		if (m.partition == 0)
+			p0_after++;
+		assert_int_equal(rxlog_group_settle(g, &m, RXLOG_ACK, NULL), 0);
+	}
+	assert_int_equal(p0_after, 20);
+	rxlog_group_leave(g);
+	rxlog_close(rx);
+	tu_rmrf(data);
+}
+
 static int kill_step;
 
 static void kill_at(int step)
@@ -550,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_fanout_three_groups_see_every_record_once_in_order),
 		cmocka_unit_test(test_rejoin_resumes_from_committed_offsets),
 		cmocka_unit_test(test_poison_record_dead_lettered_and_partition_keeps_flowing),
+		cmocka_unit_test(test_retry_backoff_does_not_stall_other_partitions),
 		cmocka_unit_test(test_offset_commit_killed_at_every_step_is_old_or_new),
 		cmocka_unit_test(test_crashed_member_partitions_taken_over_at_least_once),
 		cmocka_unit_test(test_two_members_share_partitions),
