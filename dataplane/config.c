@@ -363,7 +363,8 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		snprintf(c->prometheus, sizeof(c->prometheus), "%s", v);
 		return 0;
 	}
-	if (!strcmp(name, "stats_interval_s") || !strcmp(name, "stats-interval"))
+	if (!strcmp(name, "stats_interval_s") || !strcmp(name, "stats_interval") ||
+	    !strcmp(name, "stats-interval"))
 		return parse_u32("stats_interval_s", v, 0, 3600, &c->stats_interval_s);
 	if (!strcmp(name, "listen")) {
 		struct rxl_cfg_listener l;

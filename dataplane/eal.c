@@ -86,14 +86,16 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	/* lcore 0 (main) on CPU 0; busy lcores on CPU 1.. when there are
 	 * several CPUs, so the main lcore's work never preempts a poll loop
 	 * unless CPUs run out. */
-	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
-	for (uint32_t i = 1; i < p->lcores; i++) {
-		long cpu = ncpu > 1 ? 1 + (long)(i - 1) % (ncpu - 1) : 0;
+	/* Busy lcores get CPUs 1.. when there are enough, so the main lcore
+	 * (which mostly sleeps) has CPU 0 to itself; otherwise they take every
+	 * CPU from 0 and the main lcore shares CPU 0 — never two busy pollers
+	 * on one CPU while a CPU is free. */
+	long workers = (long)p->lcores - 1, first = workers <= ncpu - 1 ? 1 : 0;
 
-		if (ncpu > 1 && (long)(i - 1) >= ncpu - 1)
-			cpu = (long)(i - 1) % ncpu; /* more lcores than CPUs: share */
-		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i, cpu);
-	}
+	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
+	for (uint32_t i = 1; i < p->lcores; i++)
+		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i,
+				       (first + (long)(i - 1)) % ncpu);
 	if ((err = add(p, "%s", prog)) || (err = add(p, "--lcores")) || (err = add(p, "%s", lc)) ||
 	    (err = add(p, "--file-prefix")) || (err = add(p, "rxlogd-%ld", (long)getpid())))
 		return err;

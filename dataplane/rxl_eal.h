@@ -3,9 +3,10 @@
  * Main thread, at start-up only.
  *
  * Decisions (docs/DATAPLANE.md, "EAL"):
- *   - lcores: main lcore 0 on CPU 0 (control: stats, signals), then the rx
- *     lcores, then the writer lcores, each pinned to its own CPU while
- *     CPUs last (wrapping onto CPU 1.. after that), written as --lcores;
+ *   - lcores: main lcore 0 on CPU 0 (control: stats, signals; it mostly
+ *     sleeps), then the rx lcores, then the writer lcores, each pinned to
+ *     its own CPU: from CPU 1 when there are enough CPUs, else from CPU 0
+ *     (sharing it with the main lcore), written as --lcores;
  *   - memory: hugepages when they are (or can be made) available, as
  *     --in-memory (nothing left in hugetlbfs after a crash); else
  *     --no-huge -m memory_mb --no-shconf. "hugepages = on" fails instead of

@@ -1,0 +1,118 @@
+/* dataplane: the pipeline shared by rx and writer lcores — descriptors,
+ * partitions, rings and counters.
+ * Set up by the main lcore before any worker starts; then each field says
+ * who writes it.
+ *
+ *  rx lcore i ──ring[i][j] (SP/SC, struct rxl_desc)──► writer lcore j
+ *
+ * D1 A descriptor owns one reference to its mbuf; whoever consumes it (the
+ *    writer after copying the event into a batch, or the rx lcore when the
+ *    ring is full) frees that reference. The rx lcore takes the reference
+ *    of every event after the first before that event's descriptor can
+ *    reach a ring, so an mbuf carrying k events has k references.
+ * D2 Event pointers point into the mbuf's data or into the rxl_fmt_in kept
+ *    in the mbuf's private area (the source address text), so they stay
+ *    valid until the last reference is freed.
+ * D3 Each partition has exactly one writer lcore (partition p of the
+ *    global table belongs to writer p % writer_cores): no lock on the
+ *    append path (DESIGN.md invariant 1).
+ */
+#ifndef RXL_PIPELINE_PVT_H
+#define RXL_PIPELINE_PVT_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "rxl_atomic.h"
+#include "rxl_config.h"
+#include "rxl_formats.h"
+#include "rxl_log.h"
+
+#define RXL_MAX_RX 16
+#define RXL_MAX_WR 16
+#define RXL_RX_BURST 32
+#define RXL_MAX_EVENTS 64 /* events parsed per datagram per call */
+
+struct rxl_desc {
+	struct rte_mbuf *m; /* D1 */
+	uint32_t part;
+	uint32_t pad;
+	struct rxl_event ev; /* D2 */
+};
+
+/* Per rx lcore counters: written by that lcore (relaxed stores of its own
+ * values), read by the main lcore for stats (relaxed: monotonic counters,
+ * a stale value is fine). */
+struct rxl_rx_stats {
+	RXL_ALIGN_CL _Atomic uint64_t datagrams;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t events;
+	_Atomic uint64_t ring_full;       /* events dropped: ring to a writer full */
+	_Atomic uint64_t kernel_drops;    /* socket source: SO_RXQ_OVFL */
+	_Atomic uint64_t too_large;       /* datagrams larger than an mbuf */
+	_Atomic uint64_t nombuf;          /* receive skipped: no mbuf */
+	_Atomic uint64_t duplicates;      /* native events dropped by the dedupe window */
+	_Atomic uint64_t gaps;            /* native sequences skipped (lost upstream) */
+	_Atomic uint64_t fmt[RXL_FMT_REASON_COUNT];
+};
+
+struct rxl_wr_stats {
+	RXL_ALIGN_CL _Atomic uint64_t records;
+	_Atomic uint64_t bytes;
+	_Atomic uint64_t log_drops;       /* refused by the log (too large, disk full, failed) */
+};
+
+struct rxl_partition {
+	struct rxl_log *log;     /* owned by writer lcore `writer` (D3) */
+	uint32_t listener, index, writer;
+};
+
+struct rxl_listener_rt {
+	const struct rxl_cfg_listener *cfg;
+	struct rxl_fmt_config fmt;
+	uint32_t first_part;
+	int fd[RXL_MAX_RX];      /* socket source: one SO_REUSEPORT socket per rx lcore */
+};
+
+struct rxl_dp {
+	struct rxl_cfg *cfg;
+	uint32_t n_rx, n_wr;
+	struct rxl_listener_rt lst[RXL_CFG_MAX_LISTENERS];
+	uint32_t n_lst;
+	struct rxl_partition *parts;
+	uint32_t n_parts;
+	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
+	struct rte_mempool *pool;
+	uint32_t mbuf_data;      /* bytes of payload an mbuf holds */
+	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
+	_Atomic int stop_wr;              /* S2: release by main after every rx lcore returned */
+	struct rxl_rx_stats rx[RXL_MAX_RX];
+	struct rxl_wr_stats wr[RXL_MAX_WR];
+};
+
+/** Per-lcore launch argument. */
+struct rxl_lcore_arg {
+	struct rxl_dp *dp;
+	uint32_t index;
+};
+
+/**
+ * The socket-source rx loop (rte_eal_remote_launch target): recvmmsg into
+ * mbufs, parse, steer, enqueue. Never blocks: sockets are non-blocking and
+ * a full ring is a counted drop.
+ * Returns: 0 when stop_rx is set, -errno when set-up failed.
+ */
+int rxl_rx_socket_loop(void *arg);
+
+/**
+ * The writer loop: dequeue descriptors, append them to the owned
+ * partitions, free the mbufs, poll the logs. Returns once stop_wr is set
+ * and every ring is empty, after closing its partitions (flush + fdatasync
+ * + clean-shutdown marker).
+ * Returns: 0, or the first partition error.
+ */
+int rxl_writer_loop(void *arg);
+
+#endif

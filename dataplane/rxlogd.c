@@ -1,0 +1,355 @@
+/* dataplane: rxlogd — the daemon: configuration, EAL, pipeline set-up,
+ * stats, clean stop. The main lcore runs main(); rx and writer lcores run
+ * the loops of pipeline.c.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
+#include "pipeline_pvt.h"
+#include "rxl_eal.h"
+#include "rxl_err.h"
+
+#define MBUF_DATA 9216 /* jumbo datagrams; larger ones are counted as too_large */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_signal = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rxlogd [--config FILE] [--data DIR] [--source socket|dpdk|auto]\n"
+		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores N]\n"
+		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
+		"              [--stats-interval S] --listen PORT/FORMAT[:key=value,...]...\n"
+		"  e.g. rxlogd --data ./data --source socket \\\n"
+		"         --listen 5514/syslog:topic=syslog,partitions=4 \\\n"
+		"         --listen 7000/native:topic=telemetry,partitions=8\n"
+		"  Listener keys: topic, partitions, key (default|host|app|source|none),\n"
+		"  durability (none|interval|fsync), flush_ms, segment_bytes, retention_bytes,\n"
+		"  retention (e.g. 7d), max_event_bytes. The file format: dataplane/rxl_config.h.\n"
+		"  SIGINT/SIGTERM: stop receiving, drain, fdatasync every partition, exit 0.\n"
+		"  At exit one JSON line with every counter goes to stdout.\n");
+}
+
+static int parse_args(int argc, char **argv, struct rxl_cfg *c)
+{
+	rxl_cfg_default(c);
+	/* The file first, so flags override it wherever they stand. */
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--config"))
+			if (rxl_cfg_load_file(c, argv[i + 1]))
+				return -EINVAL;
+	for (int i = 1; i < argc; i++) {
+		char name[64];
+
+		if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strncmp(argv[i], "--", 2) || i + 1 >= argc || strlen(argv[i]) >= sizeof(name)) {
+			rxl_err_set(-EINVAL, "\"%s\": expected --NAME VALUE (see rxlogd --help)",
+				    argv[i]);
+			return -EINVAL;
+		}
+		snprintf(name, sizeof(name), "%s", argv[i] + 2);
+		for (char *p = name; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		if (strcmp(name, "config")) {
+			int err = rxl_cfg_set_flag(c, name, argv[i + 1]);
+
+			if (err == -ENOENT)
+				rxl_err_set(-EINVAL, "unknown option --%s (see rxlogd --help)",
+					    argv[i] + 2);
+			if (err)
+				return -EINVAL;
+		}
+		i++;
+	}
+	return rxl_cfg_validate(c);
+}
+
+static int open_socket(uint16_t port)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1, zero = 0, buf = 32 << 20;
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port),
+				 .sin6_addr = IN6ADDR_ANY_INIT};
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)); /* IPv4 too */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one)); /* kernel drops, counted */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static enum rxl_fmt_key fmt_key(enum rxl_cfg_key k)
+{
+	switch (k) {
+	case RXL_KEY_HOST:
+		return RXL_FMT_KEY_HOST;
+	case RXL_KEY_APP:
+		return RXL_FMT_KEY_APP;
+	case RXL_KEY_SOURCE:
+		return RXL_FMT_KEY_SRC;
+	case RXL_KEY_NONE:
+		return RXL_FMT_KEY_NONE;
+	default:
+		return RXL_FMT_KEY_DEFAULT;
+	}
+}
+
+static int setup(struct rxl_dp *dp, struct rxl_cfg *c)
+{
+	static const enum rxl_fmt_kind kinds[] = {RXL_FMT_NATIVE, RXL_FMT_SYSLOG, RXL_FMT_LINES,
+						  RXL_FMT_RAW};
+	char path[4096];
+	int err;
+
+	dp->cfg = c;
+	dp->n_rx = c->rx_cores;
+	dp->n_wr = c->writer_cores;
+	if (dp->n_rx > RXL_MAX_RX || dp->n_wr > RXL_MAX_WR)
+		return rxl_err_set(-EINVAL, "rx_cores and writer_cores: at most %d each", RXL_MAX_RX);
+	dp->mbuf_data = MBUF_DATA;
+	dp->pool = rte_pktmbuf_pool_create("rxl_pool", 16383, 256,
+					   RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN),
+					   MBUF_DATA + RTE_PKTMBUF_HEADROOM, (int)rte_socket_id());
+	if (!dp->pool)
+		return rxl_err_set(-ENOMEM, "mbuf pool: %s; raise memory_mb (now %u)",
+				   rte_strerror(rte_errno), c->memory_mb);
+	for (uint32_t l = 0; l < c->n_listeners; l++)
+		dp->n_parts += c->listeners[l].partitions;
+	dp->parts = calloc(dp->n_parts, sizeof(*dp->parts));
+	if (!dp->parts)
+		return -ENOMEM;
+	uint32_t g = 0;
+
+	for (uint32_t l = 0; l < c->n_listeners; l++) {
+		struct rxl_listener_rt *L = &dp->lst[dp->n_lst++];
+		const struct rxl_cfg_listener *lc = &c->listeners[l];
+
+		L->cfg = lc;
+		L->first_part = g;
+		L->fmt = (struct rxl_fmt_config){.kind = kinds[lc->format], .key = fmt_key(lc->key),
+						 .max_event_bytes = lc->max_event_bytes};
+		if (lc->format != RXL_CFG_FMT_SYSLOG && (L->fmt.key == RXL_FMT_KEY_HOST ||
+							  L->fmt.key == RXL_FMT_KEY_APP))
+			return rxl_err_set(-EINVAL, "listener %u: key host/app is for syslog only",
+					   lc->port);
+		if ((err = rxl_fmt_config_check(&L->fmt)))
+			return rxl_err_ctx(err, "listener %u", lc->port);
+		for (uint32_t p = 0; p < lc->partitions; p++, g++) {
+			dp->parts[g] = (struct rxl_partition){.listener = l, .index = p,
+							      .writer = g % dp->n_wr};
+			if ((err = rxl_log_path(path, sizeof(path), c->data, lc->topic, p)) ||
+			    (err = rxl_log_open(path, &lc->log, &dp->parts[g].log)))
+				return rxl_err_ctx(err, "listener %u", lc->port);
+		}
+		for (uint32_t i = 0; i < dp->n_rx; i++) {
+			L->fd[i] = open_socket(lc->port);
+			if (L->fd[i] < 0)
+				return rxl_err_set(L->fd[i], "listener %u: UDP port %u: %s", lc->port,
+						   lc->port, strerror(-L->fd[i]));
+		}
+	}
+	for (uint32_t i = 0; i < dp->n_rx; i++)
+		for (uint32_t w = 0; w < dp->n_wr; w++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "rxl_r%u_w%u", i, w);
+			/* Invariant 2: one producer, one consumer per ring. */
+			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), 8192,
+							      (int)rte_socket_id(),
+							      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (!dp->rings[i][w])
+				return rxl_err_set(-ENOMEM, "ring %s: %s", name,
+						   rte_strerror(rte_errno));
+		}
+	return 0;
+}
+
+static uint64_t ld(_Atomic uint64_t *p)
+{
+	/* Relaxed: monotonic counters of other lcores; a stale value is fine. */
+	return rxl_load_relaxed(p);
+}
+
+struct totals {
+	uint64_t datagrams, bytes, events, ring_full, kernel_drops, too_large, nombuf, duplicates,
+		gaps, records, log_drops, fmt[RXL_FMT_REASON_COUNT];
+};
+
+static void sum(struct rxl_dp *dp, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint32_t i = 0; i < dp->n_rx; i++) {
+		struct rxl_rx_stats *s = &dp->rx[i];
+
+		t->datagrams += ld(&s->datagrams);
+		t->bytes += ld(&s->bytes);
+		t->events += ld(&s->events);
+		t->ring_full += ld(&s->ring_full);
+		t->kernel_drops += ld(&s->kernel_drops);
+		t->too_large += ld(&s->too_large);
+		t->nombuf += ld(&s->nombuf);
+		t->duplicates += ld(&s->duplicates);
+		t->gaps += ld(&s->gaps);
+		for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
+			t->fmt[r] += ld(&s->fmt[r]);
+	}
+	for (uint32_t w = 0; w < dp->n_wr; w++) {
+		t->records += ld(&dp->wr[w].records);
+		t->log_drops += ld(&dp->wr[w].log_drops);
+	}
+}
+
+static uint64_t parse_drops(const struct totals *t)
+{
+	uint64_t n = t->too_large + t->duplicates;
+
+	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+		if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
+			n += t->fmt[r];
+	return n;
+}
+
+static void print_json(FILE *f, const struct totals *t)
+{
+	fprintf(f,
+		"{\"datagrams\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"events\":%" PRIu64
+		",\"stored\":%" PRIu64 ",\"ring_full\":%" PRIu64 ",\"kernel_drops\":%" PRIu64
+		",\"too_large\":%" PRIu64 ",\"nombuf\":%" PRIu64 ",\"duplicates\":%" PRIu64
+		",\"gaps\":%" PRIu64 ",\"log_drops\":%" PRIu64 ",\"formats\":{",
+		t->datagrams, t->bytes, t->events, t->records, t->ring_full, t->kernel_drops,
+		t->too_large, t->nombuf, t->duplicates, t->gaps, t->log_drops);
+	bool first = true;
+
+	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+		if (t->fmt[r]) {
+			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+				rxl_fmt_drop_name((enum rxl_fmt_reason)r), t->fmt[r]);
+			first = false;
+		}
+	fprintf(f, "}}\n");
+	fflush(f);
+}
+
+int main(int argc, char **argv)
+{
+	static struct rxl_cfg cfg;
+	static struct rxl_dp dp;
+	struct rxl_eal_plan plan;
+	struct rxl_lcore_arg rx_arg[RXL_MAX_RX], wr_arg[RXL_MAX_WR];
+	unsigned rx_lc[RXL_MAX_RX], wr_lc[RXL_MAX_WR];
+	int rc = 0;
+
+	if (parse_args(argc, argv, &cfg)) {
+		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
+		return 2;
+	}
+	if (cfg.source == RXL_SRC_DPDK || (cfg.source == RXL_SRC_AUTO && cfg.n_ports)) {
+		fprintf(stderr, "rxlogd: the DPDK port source is not built yet (issue 3 is in "
+				"progress); run with --source socket and no --port\n");
+		return 2;
+	}
+	if (rxl_eal_init(&cfg, "rxlogd", &plan)) {
+		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
+		return 1;
+	}
+	fprintf(stderr, "rxlogd: %s; source socket; data %s\n", plan.summary, cfg.data);
+	if (setup(&dp, &cfg)) {
+		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
+		rxl_eal_cleanup();
+		return 1;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	unsigned lc, k = 0;
+
+	RTE_LCORE_FOREACH_WORKER(lc) {
+		if (k < dp.n_rx) {
+			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
+			rx_lc[k] = lc;
+			rte_eal_remote_launch(rxl_rx_socket_loop, &rx_arg[k], lc);
+		} else if (k < dp.n_rx + dp.n_wr) {
+			uint32_t w = k - dp.n_rx;
+
+			wr_arg[w] = (struct rxl_lcore_arg){.dp = &dp, .index = w};
+			wr_lc[w] = lc;
+			rte_eal_remote_launch(rxl_writer_loop, &wr_arg[w], lc);
+		}
+		k++;
+	}
+	for (uint32_t l = 0; l < cfg.n_listeners; l++)
+		fprintf(stderr, "rxlogd: listening on UDP %u: %s -> topic %s (%u partitions)\n",
+			cfg.listeners[l].port, rxl_cfg_format_name(cfg.listeners[l].format),
+			cfg.listeners[l].topic, cfg.listeners[l].partitions);
+	struct totals prev = {0}, t;
+	uint64_t ticks = 0;
+
+	while (!stop_signal) {
+		struct timespec ts = {0, 100 * 1000000};
+
+		nanosleep(&ts, NULL);
+		if (cfg.stats_interval_s && ++ticks % (cfg.stats_interval_s * 10) == 0) {
+			sum(&dp, &t);
+			double sec = cfg.stats_interval_s;
+
+			fprintf(stderr,
+				"rxlogd: %.0f events/s %.1f MB/s in, %.0f records/s stored; drops: "
+				"ring %" PRIu64 " kernel %" PRIu64 " parse %" PRIu64 " log %" PRIu64 "\n",
+				(double)(t.events - prev.events) / sec,
+				(double)(t.bytes - prev.bytes) / sec / 1e6,
+				(double)(t.records - prev.records) / sec, t.ring_full, t.kernel_drops,
+				parse_drops(&t), t.log_drops);
+			prev = t;
+		}
+	}
+	/* S1: release; the rx lcores stop receiving. */
+	atomic_store_explicit(&dp.stop_rx, 1, memory_order_release);
+	for (uint32_t i = 0; i < dp.n_rx; i++)
+		rte_eal_wait_lcore(rx_lc[i]);
+	/* S2: release; every descriptor is in a ring by now, the writers drain
+	 * them, then flush and fdatasync their partitions. */
+	atomic_store_explicit(&dp.stop_wr, 1, memory_order_release);
+	for (uint32_t w = 0; w < dp.n_wr; w++)
+		if (rte_eal_wait_lcore(wr_lc[w]))
+			rc = 1;
+	sum(&dp, &t);
+	print_json(stdout, &t);
+	for (uint32_t l = 0; l < dp.n_lst; l++)
+		for (uint32_t i = 0; i < dp.n_rx; i++)
+			close(dp.lst[l].fd[i]);
+	rxl_eal_cleanup();
+	return rc;
+}
