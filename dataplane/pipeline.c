@@ -12,6 +12,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
+#include <rte_ethdev.h>
 
 #include "pipeline_pvt.h"
 
@@ -60,6 +61,100 @@ static void flush_stage(struct rxl_dp *dp, uint32_t i, uint32_t w, struct staged
 	st->n = 0;
 }
 
+/* Per rx lcore state, shared by the socket and the port loops. */
+struct rx_ctx {
+	struct rxl_dp *dp;
+	uint32_t i;
+	struct rxl_rx_stats *s;
+	struct rxl_event ev[RXL_MAX_EVENTS];
+	struct staged *stage;
+	uint32_t rr;
+	struct rxl_dedupe_window win;
+	void *wbuf;
+	struct rxl_fmt_counters cnt;
+};
+
+static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
+{
+	size_t wmem = rxl_dedupe_mem_size(4096);
+
+	memset(x, 0, sizeof(*x));
+	x->dp = dp;
+	x->i = i;
+	x->s = &dp->rx[i];
+	/* Set-up, not the data path: sized once, here. */
+	x->stage = rte_zmalloc("rx_stage", sizeof(struct staged) * dp->n_wr, 64);
+	x->wbuf = rte_zmalloc("dedupe", wmem, 64);
+	if (!x->stage || !x->wbuf || rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096))
+		return -ENOMEM;
+	return 0;
+}
+
+static void rx_ctx_fini(struct rx_ctx *x)
+{
+	rte_free(x->stage);
+	rte_free(x->wbuf);
+}
+
+static void flush_all(struct rx_ctx *x)
+{
+	for (uint32_t w = 0; w < x->dp->n_wr; w++)
+		flush_stage(x->dp, x->i, w, &x->stage[w]);
+}
+
+/* Parse the datagram that the rxl_fmt_in in @mb's private area describes,
+ * steer its events to the writers' stages; consumes @mb's reference (D1). */
+static void deliver(struct rx_ctx *x, struct rxl_listener_rt *L, struct rte_mbuf *mb)
+{
+	struct rxl_dp *dp = x->dp;
+	struct rxl_rx_stats *s = x->s;
+	struct rxl_fmt_in *in = rte_mbuf_to_priv(mb); /* D2 */
+	uint32_t pos = 0, total = 0;
+
+	memset(&x->cnt, 0, sizeof(x->cnt));
+	while (pos < in->len) {
+		int e = rxl_fmt_parse(&L->fmt, in, &pos, x->ev, RXL_MAX_EVENTS, &x->cnt);
+
+		if (e <= 0)
+			break;
+		uint32_t ne = (uint32_t)e;
+
+		if (L->fmt.kind == RXL_FMT_NATIVE) {
+			struct rxl_seq_result res;
+
+			rxl_native_check_seq(&x->win, x->ev, &ne, &res);
+			BUMP(s->duplicates, res.duplicates);
+			BUMP(s->gaps, res.gap);
+		}
+		for (uint32_t k = 0; k < ne; k++) {
+			uint32_t p = L->first_part + steer(&x->ev[k], L->cfg->partitions, &x->rr);
+			uint32_t w = dp->parts[p].writer;
+			struct staged *st = &x->stage[w];
+
+			/* D1: one reference per descriptor, taken before the
+			 * descriptor can be seen by a writer. */
+			if (total + k > 0)
+				rte_mbuf_refcnt_update(mb, 1);
+			if (st->n == RXL_RX_BURST * RXL_MAX_EVENTS)
+				flush_stage(dp, x->i, w, st);
+			struct rxl_desc *d = &st->d[st->n++];
+
+			d->m = mb;
+			d->part = p;
+			d->ev = x->ev[k];
+		}
+		total += ne;
+		if (L->fmt.kind != RXL_FMT_LINES)
+			break;
+	}
+	for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
+		if (x->cnt.n[r])
+			BUMP(s->fmt[r], x->cnt.n[r]);
+	if (total == 0)
+		rte_pktmbuf_free(mb);
+	BUMP(s->events, total);
+}
+
 int rxl_rx_socket_loop(void *arg)
 {
 	struct rxl_lcore_arg *a = arg;
@@ -71,16 +166,11 @@ int rxl_rx_socket_loop(void *arg)
 	struct iovec iov[RXL_RX_BURST];
 	struct sockaddr_storage src[RXL_RX_BURST];
 	char ctl[RXL_RX_BURST][CMSG_SPACE(sizeof(uint32_t))];
-	struct rxl_event ev[RXL_MAX_EVENTS];
-	struct staged *stage = rte_zmalloc("rx_stage", sizeof(struct staged) * dp->n_wr, 64);
-	uint32_t rr = 0, have = 0;
+	static _Thread_local struct rx_ctx x;
+	uint32_t have = 0;
 	uint32_t ovfl_seen[RXL_CFG_MAX_LISTENERS] = {0};
-	size_t wmem = rxl_dedupe_mem_size(4096);
-	void *wbuf = rte_zmalloc("dedupe", wmem, 64);
-	struct rxl_dedupe_window win;
-	struct rxl_fmt_counters cnt;
 
-	if (!stage || !wbuf || rxl_dedupe_init(&win, wbuf, wmem, 4096))
+	if (rx_ctx_init(&x, dp, i))
 		return -ENOMEM;
 	/* S1: acquire; pairs with the release store in rxlogd's main. */
 	while (!atomic_load_explicit(&dp->stop_rx, memory_order_acquire)) {
@@ -146,65 +236,119 @@ int rxl_rx_socket_loop(void *arg)
 					memcpy(in->src_addr,
 					       &((struct sockaddr_in6 *)&src[k])->sin6_addr, 16);
 				}
-				uint32_t pos = 0, total = 0;
-
-				memset(&cnt, 0, sizeof(cnt));
-				while (pos < len) {
-					int e = rxl_fmt_parse(&L->fmt, in, &pos, ev, RXL_MAX_EVENTS, &cnt);
-
-					if (e <= 0)
-						break;
-					uint32_t ne = (uint32_t)e;
-
-					if (L->fmt.kind == RXL_FMT_NATIVE) {
-						struct rxl_seq_result res;
-
-						rxl_native_check_seq(&win, ev, &ne, &res);
-						BUMP(s->duplicates, res.duplicates);
-						BUMP(s->gaps, res.gap);
-					}
-					for (uint32_t x = 0; x < ne; x++) {
-						uint32_t p = L->first_part +
-							     steer(&ev[x], L->cfg->partitions, &rr);
-						uint32_t w = dp->parts[p].writer;
-						struct staged *st = &stage[w];
-
-						/* D1: one reference per descriptor, taken before
-						 * the descriptor can be seen by a writer. */
-						if (total + x > 0)
-							rte_mbuf_refcnt_update(mb, 1);
-						if (st->n == RXL_RX_BURST * RXL_MAX_EVENTS)
-							flush_stage(dp, i, w, st);
-						struct rxl_desc *d = &st->d[st->n++];
-
-						d->m = mb;
-						d->part = p;
-						d->ev = ev[x];
-					}
-					total += ne;
-					if (L->fmt.kind != RXL_FMT_LINES)
-						break;
-				}
-				for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
-					if (cnt.n[r])
-						BUMP(s->fmt[r], cnt.n[r]);
-				if (total == 0) {
-					rte_pktmbuf_free(mb);
-					continue;
-				}
-				BUMP(s->events, total);
+				deliver(&x, L, mb);
 			}
 			/* Unused mbufs stay for the next receive. */
 			memmove(m, m + n, (size_t)(RXL_RX_BURST - n) * sizeof(m[0]));
 			have = RXL_RX_BURST - (uint32_t)n;
-			for (uint32_t w = 0; w < dp->n_wr; w++)
-				flush_stage(dp, i, w, &stage[w]);
+			flush_all(&x);
 		}
 	}
 	for (uint32_t k = 0; k < have; k++)
 		rte_pktmbuf_free(m[k]);
-	rte_free(stage);
-	rte_free(wbuf);
+	rx_ctx_fini(&x);
+	return 0;
+}
+
+static bool our_addr(const struct rxl_dp *dp, const struct rxl_l2l4_addr *a)
+{
+	int fam = a->family == RXL_AF_IPV4 ? AF_INET : AF_INET6;
+	size_t n = fam == AF_INET ? 4 : 16;
+
+	for (uint32_t k = 0; k < dp->cfg->n_addrs; k++)
+		if (dp->cfg->addrs[k].family == fam && !memcmp(dp->cfg->addrs[k].bytes, a->b, n))
+			return true;
+	return false;
+}
+
+/* Answer an ARP request for one of our addresses in place: the request
+ * mbuf becomes the reply (VLAN tags kept). Returns true when sent. */
+static bool arp_reply(struct rxl_dp *dp, uint32_t q, struct rte_mbuf *mb,
+		      const struct rxl_l2l4_pkt *pkt)
+{
+	uint8_t *f = rte_pktmbuf_mtod(mb, uint8_t *);
+	uint8_t *arp = f + pkt->l2_len;
+	uint8_t sha[6], spa[4];
+
+	memcpy(sha, arp + 8, 6);
+	memcpy(spa, arp + 14, 4);
+	memcpy(f, f + 6, 6);            /* Ethernet dst = the asker */
+	memcpy(f + 6, dp->mac, 6);      /* Ethernet src = us */
+	arp[6] = 0;                     /* oper = 2, reply */
+	arp[7] = 2;
+	memcpy(arp + 18, sha, 6);       /* tha = asker's MAC */
+	memcpy(arp + 8, dp->mac, 6);    /* sha = our MAC */
+	memcpy(arp + 14, pkt->dst.b, 4); /* spa = the address asked for */
+	memcpy(arp + 24, spa, 4);       /* tpa = asker's IP */
+	return rte_eth_tx_burst(dp->port, (uint16_t)q, &mb, 1) == 1;
+}
+
+int rxl_rx_port_loop(void *arg)
+{
+	struct rxl_lcore_arg *a = arg;
+	struct rxl_dp *dp = a->dp;
+	const uint32_t i = a->index;
+	struct rxl_rx_stats *s = &dp->rx[i];
+	struct rte_mbuf *m[RXL_RX_BURST];
+	static _Thread_local struct rx_ctx x;
+
+	if (rx_ctx_init(&x, dp, i))
+		return -ENOMEM;
+	/* S1: acquire; pairs with the release store in rxlogd's main. */
+	while (!atomic_load_explicit(&dp->stop_rx, memory_order_acquire)) {
+		uint16_t n = rte_eth_rx_burst(dp->port, (uint16_t)i, m, RXL_RX_BURST);
+
+		if (!n)
+			continue;
+		int64_t now = wall_ms();
+
+		for (uint16_t k = 0; k < n; k++) {
+			struct rte_mbuf *mb = m[k];
+			struct rxl_l2l4_pkt pkt;
+			enum rxl_l2l4_result r;
+
+			if (mb->nb_segs > 1) { /* scattered frame: larger than an mbuf */
+				BUMP(s->too_large, 1);
+				rte_pktmbuf_free(mb);
+				continue;
+			}
+			r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
+					   rte_pktmbuf_data_len(mb), dp->l2l4_flags, &pkt);
+			BUMP(s->l2[r], 1);
+			if (r == RXL_L2L4_ARP) {
+				if (our_addr(dp, &pkt.dst) && arp_reply(dp, i, mb, &pkt))
+					continue;
+				rte_pktmbuf_free(mb);
+				continue;
+			}
+			if (r != RXL_L2L4_ACCEPT_UDP) {
+				/* Drops by reason; neighbour solicitations and
+				 * fragments are counted here until they are handled. */
+				rte_pktmbuf_free(mb);
+				continue;
+			}
+			uint8_t l = dp->cfg->n_addrs && !our_addr(dp, &pkt.dst) ? 0
+				    : dp->port_listener[pkt.dst_port];
+
+			if (!l) {
+				BUMP(s->not_ours, 1);
+				rte_pktmbuf_free(mb);
+				continue;
+			}
+			BUMP(s->datagrams, 1);
+			BUMP(s->bytes, pkt.payload_len);
+			struct rxl_fmt_in *in = rte_mbuf_to_priv(mb); /* D2 */
+
+			*in = (struct rxl_fmt_in){.data = pkt.payload, .len = pkt.payload_len,
+						  .recv_ms = now,
+						  .src_family = pkt.src.family == RXL_AF_IPV4 ? AF_INET
+											   : AF_INET6};
+			memcpy(in->src_addr, pkt.src.b, 16);
+			deliver(&x, &dp->lst[l - 1], mb);
+		}
+		flush_all(&x);
+	}
+	rx_ctx_fini(&x);
 	return 0;
 }
 

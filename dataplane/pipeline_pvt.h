@@ -28,6 +28,7 @@
 #include "rxl_atomic.h"
 #include "rxl_config.h"
 #include "rxl_formats.h"
+#include "rxl_l2l4.h"
 #include "rxl_log.h"
 
 #define RXL_MAX_RX 16
@@ -55,7 +56,9 @@ struct rxl_rx_stats {
 	_Atomic uint64_t nombuf;          /* receive skipped: no mbuf */
 	_Atomic uint64_t duplicates;      /* native events dropped by the dedupe window */
 	_Atomic uint64_t gaps;            /* native sequences skipped (lost upstream) */
+	_Atomic uint64_t not_ours;        /* port source: UDP to another address or port */
 	_Atomic uint64_t fmt[RXL_FMT_REASON_COUNT];
+	_Atomic uint64_t l2[RXL_L2L4_RESULT_COUNT]; /* port source: frames by L2-L4 result */
 };
 
 struct rxl_wr_stats {
@@ -86,6 +89,10 @@ struct rxl_dp {
 	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
 	struct rte_mempool *pool;
 	uint32_t mbuf_data;      /* bytes of payload an mbuf holds */
+	uint16_t port;           /* port source: the DPDK port */
+	uint8_t mac[6];          /* its MAC, for ARP replies */
+	unsigned l2l4_flags;     /* RXL_L2L4_VERIFY_* */
+	uint8_t port_listener[65536]; /* UDP port -> listener index + 1 (0: none) */
 	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
 	_Atomic int stop_wr;              /* S2: release by main after every rx lcore returned */
 	struct rxl_rx_stats rx[RXL_MAX_RX];
@@ -105,6 +112,13 @@ struct rxl_lcore_arg {
  * Returns: 0 when stop_rx is set, -errno when set-up failed.
  */
 int rxl_rx_socket_loop(void *arg);
+
+/**
+ * The port rx loop: rx burst on queue `index`, L2-L4 parse, ARP replies
+ * for the configured addresses, then as the socket loop. Never blocks.
+ * Returns: 0 when stop_rx is set, -errno when set-up failed.
+ */
+int rxl_rx_port_loop(void *arg);
 
 /**
  * The writer loop: dequeue descriptors, append them to the owned

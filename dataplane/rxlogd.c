@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
@@ -128,7 +129,7 @@ static enum rxl_fmt_key fmt_key(enum rxl_cfg_key k)
 	}
 }
 
-static int setup(struct rxl_dp *dp, struct rxl_cfg *c)
+static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 {
 	static const enum rxl_fmt_kind kinds[] = {RXL_FMT_NATIVE, RXL_FMT_SYSLOG, RXL_FMT_LINES,
 						  RXL_FMT_RAW};
@@ -175,7 +176,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c)
 			    (err = rxl_log_open(path, &lc->log, &dp->parts[g].log)))
 				return rxl_err_ctx(err, "listener %u", lc->port);
 		}
-		for (uint32_t i = 0; i < dp->n_rx; i++) {
+		for (uint32_t i = 0; sockets && i < dp->n_rx; i++) {
 			L->fd[i] = open_socket(lc->port);
 			if (L->fd[i] < 0)
 				return rxl_err_set(L->fd[i], "listener %u: UDP port %u: %s", lc->port,
@@ -198,6 +199,56 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c)
 	return 0;
 }
 
+/* The port source: one rx and one tx queue per rx lcore (tx: ARP replies),
+ * RSS over UDP when the device has it, so one sender stays on one queue. */
+static int setup_port(struct rxl_dp *dp, struct rxl_cfg *c)
+{
+	struct rte_eth_conf conf = {0};
+	struct rte_eth_dev_info info;
+	struct rte_ether_addr mac;
+	uint16_t nrx = 1024, ntx = 512;
+	int err;
+
+	if (c->n_ports != 1)
+		return rxl_err_set(-EINVAL, "port: exactly one --port for now (got %u)", c->n_ports);
+	if (rte_eth_dev_count_avail() < 1)
+		return rxl_err_set(-ENODEV, "port %s: no DPDK device came up; check the device "
+				   "name and its arguments", c->ports[0]);
+	dp->port = 0;
+	if ((err = rte_eth_dev_info_get(dp->port, &info)))
+		return rxl_err_set(err, "port %s: %s", c->ports[0], rte_strerror(-err));
+	if (dp->n_rx > info.max_rx_queues || dp->n_rx > info.max_tx_queues)
+		return rxl_err_set(-EINVAL, "rx_cores = %u but port %s has %u rx queues; lower "
+				   "rx_cores", dp->n_rx, c->ports[0], info.max_rx_queues);
+	uint64_t rss = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+
+	if (dp->n_rx > 1 && rss) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss;
+	}
+	if ((err = rte_eth_dev_configure(dp->port, (uint16_t)dp->n_rx, (uint16_t)dp->n_rx, &conf)) ||
+	    (err = rte_eth_dev_adjust_nb_rx_tx_desc(dp->port, &nrx, &ntx)))
+		return rxl_err_set(err, "port %s: configure: %s", c->ports[0], rte_strerror(-err));
+	for (uint16_t q = 0; q < dp->n_rx; q++)
+		if ((err = rte_eth_rx_queue_setup(dp->port, q, nrx, rte_eth_dev_socket_id(dp->port),
+						  NULL, dp->pool)) ||
+		    (err = rte_eth_tx_queue_setup(dp->port, q, ntx, rte_eth_dev_socket_id(dp->port),
+						  NULL)))
+			return rxl_err_set(err, "port %s: queue %u: %s", c->ports[0], q,
+					   rte_strerror(-err));
+	if ((err = rte_eth_dev_start(dp->port)))
+		return rxl_err_set(err, "port %s: start: %s", c->ports[0], rte_strerror(-err));
+	rte_eth_promiscuous_enable(dp->port); /* virtual ports: MACs mean little */
+	rte_eth_macaddr_get(dp->port, &mac);
+	memcpy(dp->mac, mac.addr_bytes, 6);
+	for (uint32_t l = 0; l < dp->n_lst; l++)
+		dp->port_listener[dp->lst[l].cfg->port] = (uint8_t)(l + 1);
+	fprintf(stderr, "rxlogd: port %s: %u rx queue(s)%s, mac %02x:%02x:%02x:%02x:%02x:%02x\n",
+		c->ports[0], dp->n_rx, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "",
+		dp->mac[0], dp->mac[1], dp->mac[2], dp->mac[3], dp->mac[4], dp->mac[5]);
+	return 0;
+}
+
 static uint64_t ld(_Atomic uint64_t *p)
 {
 	/* Relaxed: monotonic counters of other lcores; a stale value is fine. */
@@ -206,7 +257,9 @@ static uint64_t ld(_Atomic uint64_t *p)
 
 struct totals {
 	uint64_t datagrams, bytes, events, ring_full, kernel_drops, too_large, nombuf, duplicates,
-		gaps, records, log_drops, fmt[RXL_FMT_REASON_COUNT];
+		gaps, records, log_drops, not_ours, fmt[RXL_FMT_REASON_COUNT],
+		l2[RXL_L2L4_RESULT_COUNT];
+	uint64_t nic_ipackets, nic_imissed, nic_nombuf, nic_ierrors;
 };
 
 static void sum(struct rxl_dp *dp, struct totals *t)
@@ -224,8 +277,11 @@ static void sum(struct rxl_dp *dp, struct totals *t)
 		t->nombuf += ld(&s->nombuf);
 		t->duplicates += ld(&s->duplicates);
 		t->gaps += ld(&s->gaps);
+		t->not_ours += ld(&s->not_ours);
 		for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
 			t->fmt[r] += ld(&s->fmt[r]);
+		for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
+			t->l2[r] += ld(&s->l2[r]);
 	}
 	for (uint32_t w = 0; w < dp->n_wr; w++) {
 		t->records += ld(&dp->wr[w].records);
@@ -260,7 +316,18 @@ static void print_json(FILE *f, const struct totals *t)
 				rxl_fmt_drop_name((enum rxl_fmt_reason)r), t->fmt[r]);
 			first = false;
 		}
-	fprintf(f, "}}\n");
+	fprintf(f, "},\"frames\":{");
+	first = true;
+	for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
+		if (t->l2[r]) {
+			fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",",
+				rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t->l2[r]);
+			first = false;
+		}
+	fprintf(f,
+		"},\"not_ours\":%" PRIu64 ",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64
+		",\"rx_nombuf\":%" PRIu64 ",\"ierrors\":%" PRIu64 "}}\n",
+		t->not_ours, t->nic_ipackets, t->nic_imissed, t->nic_nombuf, t->nic_ierrors);
 	fflush(f);
 }
 
@@ -277,17 +344,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
 		return 2;
 	}
-	if (cfg.source == RXL_SRC_DPDK || (cfg.source == RXL_SRC_AUTO && cfg.n_ports)) {
-		fprintf(stderr, "rxlogd: the DPDK port source is not built yet (issue 3 is in "
-				"progress); run with --source socket and no --port\n");
-		return 2;
-	}
+	bool port_src = cfg.source == RXL_SRC_DPDK || (cfg.source == RXL_SRC_AUTO && cfg.n_ports);
+
 	if (rxl_eal_init(&cfg, "rxlogd", &plan)) {
 		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
 		return 1;
 	}
-	fprintf(stderr, "rxlogd: %s; source socket; data %s\n", plan.summary, cfg.data);
-	if (setup(&dp, &cfg)) {
+	fprintf(stderr, "rxlogd: %s; source %s; data %s\n", plan.summary,
+		port_src ? "dpdk" : "socket", cfg.data);
+	if (setup(&dp, &cfg, !port_src) || (port_src && setup_port(&dp, &cfg))) {
 		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
 		rxl_eal_cleanup();
 		return 1;
@@ -300,7 +365,8 @@ int main(int argc, char **argv)
 		if (k < dp.n_rx) {
 			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
 			rx_lc[k] = lc;
-			rte_eal_remote_launch(rxl_rx_socket_loop, &rx_arg[k], lc);
+			rte_eal_remote_launch(port_src ? rxl_rx_port_loop : rxl_rx_socket_loop,
+					      &rx_arg[k], lc);
 		} else if (k < dp.n_rx + dp.n_wr) {
 			uint32_t w = k - dp.n_rx;
 
@@ -346,6 +412,17 @@ int main(int argc, char **argv)
 		if (rte_eal_wait_lcore(wr_lc[w]))
 			rc = 1;
 	sum(&dp, &t);
+	if (port_src) {
+		struct rte_eth_stats es = {0};
+
+		rte_eth_stats_get(dp.port, &es);
+		t.nic_ipackets = es.ipackets;
+		t.nic_imissed = es.imissed;
+		t.nic_nombuf = es.rx_nombuf;
+		t.nic_ierrors = es.ierrors;
+		rte_eth_dev_stop(dp.port);
+		rte_eth_dev_close(dp.port);
+	}
 	print_json(stdout, &t);
 	for (uint32_t l = 0; l < dp.n_lst; l++)
 		for (uint32_t i = 0; i < dp.n_rx; i++)
