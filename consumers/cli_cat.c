@@ -118,11 +118,8 @@ int cli_cat_run(const char *cmd, struct rxlog *rx, const struct cli_cat_opts *o)
 
 	if (np < 0)
 		return CLI_FAIL;
-	if (!o->all_partitions && o->partition >= (uint32_t)np) {
-		cli_err(cmd, "topic %s has %d partition(s), numbered 0 to %d", o->topic, np,
-			np - 1);
+	if (!o->all_partitions && cli_check_partition(cmd, o->topic, (uint32_t)np, o->partition))
 		return CLI_FAIL;
-	}
 	uint32_t n = o->all_partitions ? (uint32_t)np : 1;
 	struct rxl_reader **rs = calloc(n, sizeof(*rs));
 	struct rxl_record *head = calloc(n, sizeof(*head));
@@ -227,8 +224,7 @@ int cli_cat(int argc, char **argv)
 		{"follow", no_argument, NULL, 'f'},
 		{"format", required_argument, NULL, 'm'},
 		{"base64", no_argument, NULL, 'b'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	const char *cmd = "cat", *data = NULL;
@@ -254,12 +250,8 @@ int cli_cat(int argc, char **argv)
 			starts++;
 			break;
 		case 'T':
-			if (cli_parse_time(optarg, &o.from_time))
-				return cli_usage_err(cmd,
-						     "--from-time \"%s\": use ISO-8601 like "
-						     "2024-05-01T12:00:00Z or milliseconds since "
-						     "the epoch",
-						     optarg);
+			if (cli_opt_time(cmd, "--from-time", optarg, &o.from_time))
+				return CLI_USAGE;
 			o.from = CLI_FROM_TIME;
 			starts++;
 			break;
@@ -293,18 +285,13 @@ int cli_cat(int argc, char **argv)
 		case 'b':
 			o.base64 = true;
 			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, NULL))
+		return CLI_USAGE;
 	if (!o.topic)
 		return cli_usage_err(cmd, "name the topic: --topic T (rxlog topics lists them)");
 	if (starts > 1)

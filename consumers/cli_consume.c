@@ -200,8 +200,7 @@ int cli_consume(int argc, char **argv)
 		{"reset", required_argument, NULL, 'r'},
 		{"count", required_argument, NULL, 'c'},
 		{"idle-exit-ms", required_argument, NULL, 'i'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	const char *cmd = "consume", *data = NULL;
@@ -261,14 +260,9 @@ int cli_consume(int argc, char **argv)
 						     "\"%s\"",
 						     optarg);
 			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
 	if (!cfg.group || !cfg.topic)

@@ -89,18 +89,15 @@ static int do_list(const char *cmd, struct rxlog *rx, const struct dlq_args *a)
 		return CLI_FAIL;
 	printf(LIST_FMT, "TOPIC", "PARTITION", "START", "END", "RECORDS", "REDRIVEN", "PENDING");
 	for (uint32_t p = 0; p < (uint32_t)np; p++) {
-		struct rxl_reader *r;
 		struct rxl_log_offsets o;
 		uint64_t done;
 		char f[6][24];
 
-		if (rxlog_reader_open(rx, a->dlq, p, &r)) {
+		if (cli_offsets(rx, a->dlq, p, &o)) {
 			cli_err(cmd, "%s", rxl_err_msg());
 			rc = CLI_FAIL;
 			continue;
 		}
-		rxl_reader_offsets(r, &o);
-		rxl_reader_close(r);
 		if (rxlog_offset_fetch(rx, a->redrive_group, a->dlq, p, &done) ||
 		    done < o.log_start)
 			done = o.log_start;
@@ -306,11 +303,8 @@ static int do_redrive(const char *cmd, struct rxlog *rx, const struct dlq_args *
 		return CLI_FAIL;
 	for (uint32_t p = 0; p < (uint32_t)np && !err; p++)
 		err = redrive_part(cmd, rx, a, p, &t, &count);
-	for (uint32_t p = 0; p < t.np; p++)
-		if (t.logs[p] && rxl_log_close(t.logs[p])) {
-			cli_err(cmd, "%s-%" PRIu32 ": %s", t.topic, p, rxl_err_msg());
-			err = -EIO;
-		}
+	if (cli_writers_close(cmd, t.topic, t.logs, t.np))
+		err = -EIO;
 	free(t.logs);
 	printf("redriven %" PRIu64 " record(s)\n", count);
 	return err ? CLI_FAIL : CLI_OK;
@@ -325,8 +319,7 @@ int cli_dlq(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'},
 		{"format", required_argument, NULL, 'm'},
 		{"base64", no_argument, NULL, 'b'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	char cmd[32] = "dlq";
@@ -382,18 +375,13 @@ int cli_dlq(int argc, char **argv)
 			a.cat.base64 = true;
 			show_opts = true;
 			break;
-		case 'd':
-			a.data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &a.data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, NULL))
+		return CLI_USAGE;
 	if (!a.group || !a.topic)
 		return cli_usage_err(cmd, "name the group and the topic: --group G --topic T");
 	if (show_opts && strcmp(sub, "show"))

@@ -137,8 +137,13 @@ static void free_list(char **v, int n)
 	free(v);
 }
 
-/* Live members of the group folder @gdir; names into @names (may be NULL). */
-static int count_live(const char *gdir, char *names, size_t len)
+/*
+ * Members of the group folder @gdir, by name, each checked once for a held
+ * lock: with @group, every member is printed as a `--members` row (GROUP
+ * MEMBER STATE); the live ones' names go into @names (may be NULL).
+ * Returns: how many are live.
+ */
+static int scan_members(const char *gdir, const char *group, char *names, size_t len)
 {
 	char mdir[4700];
 	char **v;
@@ -151,7 +156,11 @@ static int count_live(const char *gdir, char *names, size_t len)
 	if (names && len)
 		names[0] = '\0';
 	for (int i = 0; fd >= 0 && i < n; i++) {
-		if (cli_lock_held(fd, v[i]) != 1)
+		bool held = cli_lock_held(fd, v[i]) == 1;
+
+		if (group)
+			printf("%-24s %-32s %s\n", group, v[i], held ? "live" : "dead");
+		if (!held)
 			continue;
 		live++;
 		if (names && strlen(names) + strlen(v[i]) + 3 < len)
@@ -162,24 +171,6 @@ static int count_live(const char *gdir, char *names, size_t len)
 		close(fd);
 	free_list(v, n > 0 ? n : 0);
 	return live;
-}
-
-static void print_members(const char *group, const char *gdir)
-{
-	char mdir[4700];
-	char **v;
-	int n;
-
-	snprintf(mdir, sizeof(mdir), "%s/members", gdir);
-	n = list_dir(mdir, &v);
-	int fd = open(mdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	for (int i = 0; fd >= 0 && i < n; i++)
-		printf("%-24s %-32s %s\n", group, v[i],
-		       cli_lock_held(fd, v[i]) == 1 ? "live" : "dead");
-	if (fd >= 0)
-		close(fd);
-	free_list(v, n > 0 ? n : 0);
 }
 
 /* Topics a group folder names in its .offset and .lease files. */
@@ -221,7 +212,7 @@ static int list_group(const char *cmd, struct rxlog *rx, const char *group, cons
 		cli_err(cmd, "group folder %s: %s", gdir, strerror(-nf));
 		return CLI_FAIL;
 	}
-	int nt = group_topics(files, nf, &tv), live = count_live(gdir, NULL, 0);
+	int nt = group_topics(files, nf, &tv), live = scan_members(gdir, NULL, NULL, 0);
 	int gfd = open(gdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	for (int t = 0; t < nt; t++) {
@@ -233,7 +224,6 @@ static int list_group(const char *cmd, struct rxlog *rx, const char *group, cons
 		for (uint32_t p = 0; p < n; p++) {
 			char committed[24] = "-", end[24] = "-", lag[24] = "-", pn[16], lease[300];
 			uint64_t off = 0;
-			struct rxl_reader *r;
 			struct rxl_log_offsets o;
 			int err = rxlog_offset_fetch(rx, group, tv[t].name, p, &off);
 			bool have_end = false;
@@ -242,9 +232,7 @@ static int list_group(const char *cmd, struct rxlog *rx, const char *group, cons
 				snprintf(committed, sizeof(committed), "%" PRIu64, off);
 			else if (err == -EBADMSG)
 				snprintf(committed, sizeof(committed), "damaged");
-			if (np > 0 && rxlog_reader_open(rx, tv[t].name, p, &r) == 0) {
-				rxl_reader_offsets(r, &o);
-				rxl_reader_close(r);
+			if (np > 0 && cli_offsets(rx, tv[t].name, p, &o) == 0) {
 				have_end = true;
 				snprintf(end, sizeof(end), "%" PRIu64, o.hwm);
 			}
@@ -267,9 +255,11 @@ static int list_group(const char *cmd, struct rxlog *rx, const char *group, cons
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"group", required_argument, NULL, 'g'}, {"topic", required_argument, NULL, 't'},
-		{"members", no_argument, NULL, 'm'},	 {"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},	 {0},
+		{"group", required_argument, NULL, 'g'},
+		{"topic", required_argument, NULL, 't'},
+		{"members", no_argument, NULL, 'm'},
+		CLI_OPTIONS_SHARED,
+		{0},
 	};
 	const char *cmd = "groups", *data = NULL, *only_group = NULL, *only_topic = NULL;
 	bool members = false;
@@ -289,19 +279,13 @@ static int cmd_list(int argc, char **argv)
 		case 'm':
 			members = true;
 			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\" (subcommand: reset)",
-				     argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, "subcommand: reset"))
+		return CLI_USAGE;
 	rc = cli_open(cmd, data, &rx);
 	if (rc)
 		return rc;
@@ -322,7 +306,7 @@ static int cmd_list(int argc, char **argv)
 			continue;
 		snprintf(gdir, sizeof(gdir), "%s/%s", groot, groups[i]);
 		if (members)
-			print_members(groups[i], gdir);
+			scan_members(gdir, groups[i], NULL, 0);
 		else if (list_group(cmd, rx, groups[i], gdir, only_topic))
 			rc = CLI_FAIL;
 	}
@@ -344,8 +328,7 @@ static int cmd_reset(int argc, char **argv)
 		{"to-earliest", no_argument, NULL, 'e'},
 		{"to-latest", no_argument, NULL, 'l'},
 		{"dry-run", no_argument, NULL, 'n'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	const char *cmd = "groups reset", *data = NULL, *group = NULL, *topic = NULL;
@@ -379,12 +362,8 @@ static int cmd_reset(int argc, char **argv)
 			tos++;
 			break;
 		case 'T':
-			if (cli_parse_time(optarg, &to_time))
-				return cli_usage_err(cmd,
-						     "--to-time \"%s\": use ISO-8601 like "
-						     "2024-05-01T12:00:00Z or milliseconds since "
-						     "the epoch",
-						     optarg);
+			if (cli_opt_time(cmd, "--to-time", optarg, &to_time))
+				return CLI_USAGE;
 			to = TO_TIME;
 			tos++;
 			break;
@@ -399,18 +378,13 @@ static int cmd_reset(int argc, char **argv)
 		case 'n':
 			dry = true;
 			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, NULL))
+		return CLI_USAGE;
 	if (!group || !topic)
 		return cli_usage_err(cmd, "name the group and the topic: --group G --topic T");
 	if (tos != 1)
@@ -427,15 +401,14 @@ static int cmd_reset(int argc, char **argv)
 		rc = CLI_FAIL;
 		goto close_rx;
 	}
-	if (have_part && only >= (uint32_t)np) {
-		cli_err(cmd, "topic %s has %d partition(s), numbered 0 to %d", topic, np, np - 1);
+	if (have_part && cli_check_partition(cmd, topic, (uint32_t)np, only)) {
 		rc = CLI_FAIL;
 		goto close_rx;
 	}
 	char gdir[4400], names[1024];
 
 	snprintf(gdir, sizeof(gdir), "%s/__groups/%s", rxlog_dir(rx), group);
-	int live = count_live(gdir, names, sizeof(names));
+	int live = scan_members(gdir, NULL, names, sizeof(names));
 
 	if (live) { /* R1 */
 		cli_err(cmd,

@@ -184,8 +184,7 @@ int cli_produce(int argc, char **argv)
 		{"partitions", required_argument, NULL, 'n'},
 		{"timestamp-ms", required_argument, NULL, 'T'},
 		{"header", required_argument, NULL, 'H'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	const char *cmd = "produce", *data = NULL, *key = NULL, *sep = NULL;
@@ -245,19 +244,13 @@ int cli_produce(int argc, char **argv)
 							.value_len = (int32_t)strlen(eq + 1)};
 			break;
 		}
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\" (records come from stdin)",
-				     argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, "records come from stdin"))
+		return CLI_USAGE;
 	if (!pr.topic)
 		return cli_usage_err(cmd, "name the topic: --topic T");
 	if (key && sep)
@@ -292,9 +285,7 @@ int cli_produce(int argc, char **argv)
 		goto close_rx;
 	}
 	pr.np = create ? want_np : (uint32_t)np;
-	if (have_part && part >= pr.np) {
-		cli_err(cmd, "topic %s has %" PRIu32 " partition(s), numbered 0 to %" PRIu32,
-			pr.topic, pr.np, pr.np - 1);
+	if (have_part && cli_check_partition(cmd, pr.topic, pr.np, part)) {
 		rc = CLI_FAIL;
 		goto close_rx;
 	}
@@ -381,14 +372,8 @@ int cli_produce(int argc, char **argv)
 	if (err < 0 && err != -EINTR)
 		rc = CLI_FAIL;
 close_logs:
-	for (uint32_t p = 0; p < pr.np; p++) {
-		if (!pr.logs[p])
-			continue;
-		if (rxl_log_close(pr.logs[p])) { /* fdatasync, then release the lock */
-			cli_err(cmd, "%s-%" PRIu32 ": %s", pr.topic, p, rxl_err_msg());
-			rc = CLI_FAIL;
-		}
-	}
+	if (cli_writers_close(cmd, pr.topic, pr.logs, pr.np)) /* fdatasync'd, locks released */
+		rc = CLI_FAIL;
 free_all:
 	free(in.buf);
 	free(pr.logs);

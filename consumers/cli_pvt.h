@@ -67,6 +67,54 @@ int cli_usage_err(const char *cmd, const char *fmt, ...) __attribute__((format(p
  */
 int cli_getopt_err(const char *cmd, int c, char **argv);
 
+/*
+ * The getopt_long() entries every command has, last before its {0}:
+ * --data DIR as 'd' and --help as 'h' (its optstring has "d:h"), both
+ * handled by cli_opt_shared(). (clang-format would split the second entry
+ * over three lines.)
+ */
+/* clang-format off */
+#define CLI_OPTIONS_SHARED {"data", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}
+/* clang-format on */
+
+/* cli_opt_shared(): the option was taken, parsing goes on. */
+#define CLI_OPT_NEXT (-1)
+
+/**
+ * The default case of a command's getopt_long() loop: 'd' (--data DIR) sets
+ * *data, 'h' (--help) prints @usage to stdout, anything else is an option
+ * getopt refused and is reported (cli_getopt_err()).
+ * Concurrency: main thread (getopt's globals).
+ * Returns: CLI_OPT_NEXT after --data; otherwise the exit status the command
+ * returns at once: CLI_OK after --help, CLI_USAGE for a refused option.
+ */
+int cli_opt_shared(const char *cmd, int c, char **argv, void (*usage)(FILE *f), const char **data);
+
+/**
+ * Refuse operands after a command's options (getopt's optind is the first):
+ * prints "unexpected argument "X"" and @hint, when not NULL, in parentheses.
+ * Concurrency: main thread (getopt's globals).
+ * Returns: CLI_OK when there are none, else CLI_USAGE.
+ */
+int cli_no_operands(const char *cmd, int argc, char **argv, const char *hint);
+
+/**
+ * Parse @arg, the value of the time option @opt (e.g. "--from-time"), with
+ * cli_parse_time(); prints the usage error, with the forms it takes, when
+ * it is not a time.
+ * Concurrency: main thread.
+ * Returns: 0 with *ms, or CLI_USAGE.
+ */
+int cli_opt_time(const char *cmd, const char *opt, const char *arg, int64_t *ms);
+
+/**
+ * The data directory: @data, or $RXLOG_DATA when @data is NULL; prints the
+ * error when neither names one.
+ * Concurrency: main thread.
+ * Returns: the directory, or NULL (the command then exits CLI_USAGE).
+ */
+const char *cli_data_dir(const char *cmd, const char *data);
+
 /**
  * Open the data directory @data (NULL: $RXLOG_DATA); prints the error.
  * Concurrency: main thread.
@@ -81,6 +129,22 @@ int cli_open(const char *cmd, const char *data, struct rxlog **rx);
  * Returns: the count (>= 1), or -errno.
  */
 int cli_partitions(const char *cmd, struct rxlog *rx, const char *topic);
+
+/**
+ * Check that @topic, which has @np partitions, has partition @p; prints
+ * "topic T has N partition(s), numbered 0 to N-1" when not.
+ * Concurrency: main thread.
+ * Returns: 0 or -ERANGE.
+ */
+int cli_check_partition(const char *cmd, const char *topic, uint32_t np, uint32_t p);
+
+/**
+ * The offsets (log start, end) of partition @topic-@p, through a reader
+ * opened and closed at once. Prints nothing.
+ * Concurrency: main thread.
+ * Returns: 0 with *o, or -errno (rxl_err_msg() says why).
+ */
+int cli_offsets(struct rxlog *rx, const char *topic, uint32_t p, struct rxl_log_offsets *o);
 
 /**
  * Check a topic or group name: 1 to CLI_NAME_MAX of A-Z a-z 0-9 . _ -, not
@@ -191,6 +255,15 @@ int cli_lock_held(int dirfd, const char *name);
  */
 int cli_writer_open(const char *cmd, struct rxlog *rx, const char *topic, uint32_t p,
 		    struct rxl_log **out);
+
+/**
+ * Close the writers @logs[0..np) of @topic that were opened (NULL entries
+ * are skipped): rxl_log_close() fdatasyncs, then releases the writer lock.
+ * Prints each failure as "<topic>-<p>: <why>".
+ * Concurrency: the logs' owner thread.
+ * Returns: 0, or -EIO when any failed (every one is closed anyway).
+ */
+int cli_writers_close(const char *cmd, const char *topic, struct rxl_log **logs, uint32_t np);
 
 /**
  * Append one record, waiting through back-pressure (the writer's staging

@@ -132,8 +132,7 @@ int cli_topics(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"per-partition", no_argument, NULL, 'p'},
-		{"data", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
+		CLI_OPTIONS_SHARED,
 		{0},
 	};
 	const char *cmd = "topics", *data = NULL;
@@ -148,18 +147,13 @@ int cli_topics(int argc, char **argv)
 		case 'p':
 			per_part = true;
 			break;
-		case 'd':
-			data = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return CLI_OK;
 		default:
-			return cli_getopt_err(cmd, c, argv);
+			if ((rc = cli_opt_shared(cmd, c, argv, usage, &data)) != CLI_OPT_NEXT)
+				return rc;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+	if (cli_no_operands(cmd, argc, argv, NULL))
+		return CLI_USAGE;
 	rc = cli_open(cmd, data, &rx);
 	if (rc)
 		return rc;

@@ -20,13 +20,19 @@
 #include "rxl_atomic.h"
 #include "rxl_err.h"
 
+/* "rxlog <cmd>: <message>" to stderr, without the newline. */
+__attribute__((format(printf, 2, 0))) static void verr(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "rxlog %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+}
+
 void cli_err(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "rxlog %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verr(cmd, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -35,9 +41,8 @@ int cli_usage_err(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "rxlog %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verr(cmd, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (see rxlog %s --help)\n", cmd);
 	return CLI_USAGE;
@@ -54,14 +59,55 @@ int cli_getopt_err(const char *cmd, int c, char **argv)
 	return cli_usage_err(cmd, "unknown option %s", arg);
 }
 
-int cli_open(const char *cmd, const char *data, struct rxlog **rx)
+int cli_opt_shared(const char *cmd, int c, char **argv, void (*usage)(FILE *f), const char **data)
+{
+	switch (c) {
+	case 'd':
+		*data = optarg;
+		return CLI_OPT_NEXT;
+	case 'h':
+		usage(stdout);
+		return CLI_OK;
+	default:
+		return cli_getopt_err(cmd, c, argv);
+	}
+}
+
+int cli_no_operands(const char *cmd, int argc, char **argv, const char *hint)
+{
+	if (optind >= argc)
+		return CLI_OK;
+	if (hint)
+		return cli_usage_err(cmd, "unexpected argument \"%s\" (%s)", argv[optind], hint);
+	return cli_usage_err(cmd, "unexpected argument \"%s\"", argv[optind]);
+}
+
+int cli_opt_time(const char *cmd, const char *opt, const char *arg, int64_t *ms)
+{
+	if (cli_parse_time(arg, ms))
+		return cli_usage_err(cmd,
+				     "%s \"%s\": use ISO-8601 like 2024-05-01T12:00:00Z or "
+				     "milliseconds since the epoch",
+				     opt, arg);
+	return 0;
+}
+
+const char *cli_data_dir(const char *cmd, const char *data)
 {
 	if (!data)
 		data = getenv("RXLOG_DATA");
 	if (!data || !*data) {
 		cli_err(cmd, "no data directory: pass --data DIR or set RXLOG_DATA");
-		return CLI_USAGE;
+		return NULL;
 	}
+	return data;
+}
+
+int cli_open(const char *cmd, const char *data, struct rxlog **rx)
+{
+	data = cli_data_dir(cmd, data);
+	if (!data)
+		return CLI_USAGE;
 	if (rxlog_open(data, rx)) {
 		cli_err(cmd, "%s", rxl_err_msg());
 		return CLI_FAIL;
@@ -76,6 +122,27 @@ int cli_partitions(const char *cmd, struct rxlog *rx, const char *topic)
 	if (n < 0)
 		cli_err(cmd, "%s", rxl_err_msg());
 	return n;
+}
+
+int cli_check_partition(const char *cmd, const char *topic, uint32_t np, uint32_t p)
+{
+	if (p < np)
+		return 0;
+	cli_err(cmd, "topic %s has %" PRIu32 " partition(s), numbered 0 to %" PRIu32, topic, np,
+		np - 1);
+	return -ERANGE;
+}
+
+int cli_offsets(struct rxlog *rx, const char *topic, uint32_t p, struct rxl_log_offsets *o)
+{
+	struct rxl_reader *r;
+	int err = rxlog_reader_open(rx, topic, p, &r);
+
+	if (err)
+		return err;
+	rxl_reader_offsets(r, o);
+	rxl_reader_close(r);
+	return 0;
 }
 
 int cli_check_name(const char *cmd, const char *what, const char *name)
@@ -559,6 +626,21 @@ int cli_writer_open(const char *cmd, struct rxlog *rx, const char *topic, uint32
 	if (err)
 		cli_err(cmd, "cannot write partition %s-%" PRIu32 ": %s", topic, p, rxl_err_msg());
 	return err;
+}
+
+int cli_writers_close(const char *cmd, const char *topic, struct rxl_log **logs, uint32_t np)
+{
+	int rc = 0;
+
+	for (uint32_t p = 0; p < np; p++) {
+		if (!logs[p])
+			continue;
+		if (rxl_log_close(logs[p])) {
+			cli_err(cmd, "%s-%" PRIu32 ": %s", topic, p, rxl_err_msg());
+			rc = -EIO;
+		}
+	}
+	return rc;
 }
 
 int cli_append(const char *cmd, struct rxl_log *log, const char *part,

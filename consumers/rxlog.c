@@ -101,7 +101,7 @@ static int verify_one(const char *data, const char *name, bool repair)
 
 static int cmd_verify(int argc, char **argv)
 {
-	const char *data = getenv("RXLOG_DATA");
+	const char *data = NULL;
 	bool repair = false;
 	int first = argc, rc = 0, n = 0;
 
@@ -121,10 +121,9 @@ static int cmd_verify(int argc, char **argv)
 			break;
 		}
 	}
-	if (!data || !*data) {
-		fprintf(stderr, "rxlog verify: no data directory: pass --data DIR or set RXLOG_DATA\n");
-		return 2;
-	}
+	data = cli_data_dir("verify", data);
+	if (!data)
+		return CLI_USAGE;
 	if (first < argc) {
 		for (int i = first; i < argc; i++, n++) {
 			if (!is_partition(data, argv[i])) {
