@@ -124,30 +124,38 @@ int cli_cat_run(const char *cmd, struct rxlog *rx, const struct cli_cat_opts *o)
 	struct rxl_reader **rs = calloc(n, sizeof(*rs));
 	struct rxl_record *head = calloc(n, sizeof(*head));
 	bool *have = calloc(n, sizeof(*have));
+	uint32_t *pn = calloc(n, sizeof(*pn)); /* partition of rs[i] */
 
-	if (!rs || !head || !have) {
+	if (!rs || !head || !have || !pn) {
 		cli_err(cmd, "out of memory");
 		rc = CLI_FAIL;
 		goto free_arrays;
 	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t p = o->all_partitions ? i : o->partition;
+	uint32_t opened = 0;
 
-		if (rxlog_reader_open(rx, o->topic, p, &rs[i])) {
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t p = o->all_partitions ? k : o->partition;
+		int err = rxlog_reader_open(rx, o->topic, p, &rs[opened]);
+
+		if (err == -ENOENT && o->all_partitions)
+			continue; /* a sparse topic (dead letters): never written */
+		if (err) {
 			cli_err(cmd, "%s", rxl_err_msg());
 			rc = CLI_FAIL;
 			goto close_readers;
 		}
-		if (position(cmd, o, p, rs[i])) {
+		pn[opened] = p;
+		if (position(cmd, o, p, rs[opened++])) {
 			rc = CLI_FAIL;
 			goto close_readers;
 		}
 	}
+	n = opened;
 	while (!o->count || printed < o->count) {
 		uint32_t best = n;
 
 		for (uint32_t i = 0; i < n; i++) {
-			uint32_t p = o->all_partitions ? i : o->partition;
+			uint32_t p = pn[i];
 
 			if (!have[i]) {
 				int got = rxl_reader_next(rs[i], &head[i]);
@@ -205,6 +213,7 @@ free_arrays:
 	free(rs);
 	free(head);
 	free(have);
+	free(pn);
 	if (fflush(stdout) != 0 && rc == CLI_OK) {
 		cli_err(cmd, "writing the output failed");
 		rc = CLI_FAIL;

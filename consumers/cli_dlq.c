@@ -210,6 +210,8 @@ static int redrive_part(const char *cmd, struct rxlog *rx, const struct dlq_args
 	uint64_t from, done;
 	int err = rxlog_reader_open(rx, a->dlq, p, &r);
 
+	if (err == -ENOENT)
+		return 0; /* no dead letter ever went to this partition */
 	if (err) {
 		cli_err(cmd, "%s", rxl_err_msg());
 		return err;

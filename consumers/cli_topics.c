@@ -100,6 +100,10 @@ static int part_info(struct rxlog *rx, const char *topic, uint32_t p, struct par
 	int err = rxlog_reader_open(rx, topic, p, &r);
 
 	memset(pi, 0, sizeof(*pi));
+	if (err == -ENOENT) {
+		rxl_err_clear();
+		return 0; /* a sparse topic (dead letters): this partition never got a record */
+	}
 	if (err)
 		return err;
 	rxl_reader_offsets(r, &o);

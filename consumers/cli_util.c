@@ -138,6 +138,12 @@ int cli_offsets(struct rxlog *rx, const char *topic, uint32_t p, struct rxl_log_
 	struct rxl_reader *r;
 	int err = rxlog_reader_open(rx, topic, p, &r);
 
+	if (err == -ENOENT) {
+		/* A sparse topic (dead letters): this partition never got a record. */
+		rxl_err_clear();
+		memset(o, 0, sizeof(*o));
+		return 0;
+	}
 	if (err)
 		return err;
 	rxl_reader_offsets(r, o);
