@@ -173,7 +173,7 @@ static int listener_set(struct rxl_cfg_listener *l, const char *k, const char *v
 {
 	char what[64];
 	int64_t n;
-	int i, err;
+	int i = 0, err;
 
 	snprintf(what, sizeof(what), "listener %u: %s", l->port, k);
 	if (!strcmp(k, "format")) {
@@ -245,8 +245,8 @@ static int listener_set(struct rxl_cfg_listener *l, const char *k, const char *v
 int rxl_cfg_parse_listen(const char *spec, struct rxl_cfg_listener *l)
 {
 	char buf[1024], *save = NULL;
-	uint32_t port;
-	int i, err;
+	uint32_t port = 0;
+	int i = 0, err;
 
 	listener_default(l);
 	if (strlen(spec) >= sizeof(buf))
@@ -307,7 +307,7 @@ static struct rxl_cfg_listener *listener_for(struct rxl_cfg *c, uint16_t port)
 
 int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 {
-	int i, err;
+	int i = 0, err;
 
 	if (!strcmp(name, "data")) {
 		if (!v[0] || strlen(v) >= sizeof(c->data))
@@ -407,7 +407,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 					  "addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
 					  "prometheus, stats_interval_s)", name);
 	} else if (!strncmp(section, "listen ", 7)) {
-		uint32_t port;
+		uint32_t port = 0;
 
 		err = parse_u32("[listen PORT]", section + 7, 1, 65535, &port);
 		if (!err) {

@@ -403,9 +403,11 @@ int rxl_writer_loop(void *arg)
 	struct rxl_wr_stats *s = &dp->wr[w];
 	struct rxl_desc *d = rte_malloc("wr_desc", sizeof(*d) * 256, 64);
 	struct rxl_record_in *recs = rte_malloc("wr_recs", sizeof(*recs) * 256, 64);
+	struct rxl_desc *sorted = rte_malloc("wr_sorted", sizeof(*sorted) * 256, 64);
+	uint32_t *cnt = rte_malloc("wr_cnt", sizeof(*cnt) * (dp->n_parts / dp->n_wr + 2), 64);
 	int ret = 0;
 
-	if (!d || !recs)
+	if (!d || !recs || !sorted || !cnt)
 		return -ENOMEM;
 	for (;;) {
 		uint32_t got = 0;
@@ -415,12 +417,26 @@ int rxl_writer_loop(void *arg)
 								 sizeof(struct rxl_desc), 256, NULL);
 
 			got += n;
+			if (!n)
+				continue;
+			/* Group the burst by partition (stable: each partition
+			 * keeps its order), so a partition gets one append of
+			 * many records rather than many appends of one or two. */
+			uint32_t nloc = (dp->n_parts + dp->n_wr - 1) / dp->n_wr;
+
+			memset(cnt, 0, sizeof(cnt[0]) * (nloc + 1));
+			for (uint32_t k = 0; k < n; k++)
+				cnt[d[k].part / dp->n_wr + 1]++;
+			for (uint32_t q = 1; q <= nloc; q++)
+				cnt[q] += cnt[q - 1];
+			for (uint32_t k = 0; k < n; k++)
+				sorted[cnt[d[k].part / dp->n_wr]++] = d[k];
 			for (uint32_t k = 0; k < n;) {
 				uint32_t run = 1;
 
-				while (k + run < n && d[k + run].part == d[k].part)
+				while (k + run < n && sorted[k + run].part == sorted[k].part)
 					run++;
-				append_run(dp, s, d + k, run, recs);
+				append_run(dp, s, sorted + k, run, recs);
 				k += run;
 			}
 		}
@@ -449,5 +465,7 @@ int rxl_writer_loop(void *arg)
 	}
 	rte_free(d);
 	rte_free(recs);
+	rte_free(sorted);
+	rte_free(cnt);
 	return ret;
 }

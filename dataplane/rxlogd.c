@@ -141,10 +141,13 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	dp->n_wr = c->writer_cores;
 	if (dp->n_rx > RXL_MAX_RX || dp->n_wr > RXL_MAX_WR)
 		return rxl_err_set(-EINVAL, "rx_cores and writer_cores: at most %d each", RXL_MAX_RX);
-	dp->mbuf_data = MBUF_DATA;
-	dp->pool = rte_pktmbuf_pool_create("rxl_pool", 16383, 256,
+	/* Sockets may deliver jumbo datagrams; a port delivers frames of its
+	 * MTU (scattered frames are counted as too_large). */
+	dp->mbuf_data = sockets ? MBUF_DATA : RTE_MBUF_DEFAULT_DATAROOM;
+	dp->pool = rte_pktmbuf_pool_create("rxl_pool", sockets ? 16383 : 32767, 256,
 					   RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN),
-					   MBUF_DATA + RTE_PKTMBUF_HEADROOM, (int)rte_socket_id());
+					   (uint16_t)(dp->mbuf_data + RTE_PKTMBUF_HEADROOM),
+					   (int)rte_socket_id());
 	if (!dp->pool)
 		return rxl_err_set(-ENOMEM, "mbuf pool: %s; raise memory_mb (now %u)",
 				   rte_strerror(rte_errno), c->memory_mb);

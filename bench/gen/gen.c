@@ -39,6 +39,7 @@ struct opts {
 	uint16_t dst_port;
 	char dst_ip[64];
 	uint32_t mtu;
+	bool no_producer; /* native: producer id -1 (no dedupe: a replayed capture is not "duplicate") */
 };
 
 static uint64_t now_ns(void)
@@ -55,9 +56,10 @@ static void usage(void)
 		"usage: rxlog-gen --format native|syslog|lines (--out FILE.pcap | --udp HOST:PORT)\n"
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
-		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES]\n"
+		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
-		"          send time; syslog: one RFC 5424 message per datagram; lines: K\n"
+		"          send time (--no-producer: id -1, for captures replayed in a loop);\n"
+		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
 		"          198.18.0.(10+p%%200):(40000+p) in pcap output. B is the value size.\n"
 		"  Prints {\"datagrams\",\"events\",\"bytes\",...} as JSON on stdout at the end.\n");
@@ -93,8 +95,9 @@ static int build(const struct opts *o, uint32_t p, uint64_t seq, uint32_t k, uin
 				.timestamp_ms = (int64_t)(t / 1000000),
 			};
 		}
-		struct rxl_native_hdr h = {.producer_id = (int64_t)p + 1, .epoch = 0,
-					   .base_sequence = (int32_t)(seq & 0x7fffffff),
+		struct rxl_native_hdr h = {.producer_id = o->no_producer ? -1 : (int64_t)p + 1,
+					   .epoch = 0,
+					   .base_sequence = o->no_producer ? 0 : (int32_t)(seq & 0x7fffffff),
 					   .flags = RXL_NATIVE_F_SEND_TIME, .send_ns = t};
 
 		return rxl_native_encode(buf, cap, &h, recs, k);
@@ -151,6 +154,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--no-producer")) {
+			o.no_producer = true;
+			continue;
+		}
 		if (!v) {
 			usage();
 			return 2;
