@@ -283,6 +283,64 @@ static bool arp_reply(struct rxl_dp *dp, uint32_t q, struct rte_mbuf *mb,
 	return rte_eth_tx_burst(dp->port, (uint16_t)q, &mb, 1) == 1;
 }
 
+/* Answer a neighbour solicitation for one of our IPv6 addresses with a
+ * neighbour advertisement built in the request's mbuf (RFC 4861 §7.2.4:
+ * solicited + override, our link-layer address as an option; to the
+ * all-nodes group when the solicitation came from the unspecified
+ * address). Returns true when sent. */
+static bool ndp_reply(struct rxl_dp *dp, uint32_t q, struct rte_mbuf *mb,
+		      const struct rxl_l2l4_pkt *pkt)
+{
+	static const uint8_t all_nodes[16] = {0xff, 0x02, [15] = 1};
+	uint8_t *f = rte_pktmbuf_mtod(mb, uint8_t *);
+	uint8_t *ip = f + pkt->l2_len, *icmp = ip + 40;
+	uint8_t dst[16];
+	bool dad = true;
+
+	if (rte_pktmbuf_tailroom(mb) + mb->data_len < (uint32_t)pkt->l2_len + 40 + 32)
+		return false;
+	for (int k = 0; k < 16; k++)
+		dad = dad && pkt->src.b[k] == 0;
+	memcpy(dst, dad ? all_nodes : pkt->src.b, 16);
+	if (dad) { /* 33:33:00:00:00:01 */
+		static const uint8_t mc[6] = {0x33, 0x33, 0, 0, 0, 1};
+
+		memcpy(f, mc, 6);
+	} else {
+		memcpy(f, pkt->ns.has_sll ? pkt->ns.sll : f + 6, 6);
+	}
+	memcpy(f + 6, dp->mac, 6);
+	/* IPv6: payload 32 bytes, ICMPv6, hop limit 255, from the target. */
+	ip[0] = 0x60;
+	ip[1] = ip[2] = ip[3] = 0;
+	ip[4] = 0;
+	ip[5] = 32;
+	ip[6] = 58;
+	ip[7] = 255;
+	memcpy(ip + 8, pkt->ns.target, 16);
+	memcpy(ip + 24, dst, 16);
+	/* ICMPv6 NA: type 136, flags S (unless DAD) and O, target, TLLA. */
+	memset(icmp, 0, 32);
+	icmp[0] = 136;
+	icmp[4] = dad ? 0x20 : 0x60;
+	memcpy(icmp + 8, pkt->ns.target, 16);
+	icmp[24] = 2; /* target link-layer address */
+	icmp[25] = 1;
+	memcpy(icmp + 26, dp->mac, 6);
+	uint8_t pseudo[8] = {0, 0, 0, 32, 0, 0, 0, 58};
+	uint64_t sum = rxl_l2l4_csum_add(0, ip + 8, 32);
+
+	sum = rxl_l2l4_csum_add(sum, pseudo, 8);
+	sum = rxl_l2l4_csum_add(sum, icmp, 32);
+	uint16_t c = (uint16_t)~rxl_l2l4_csum_fold(sum);
+
+	icmp[2] = (uint8_t)(c >> 8);
+	icmp[3] = (uint8_t)c;
+	mb->data_len = (uint16_t)(pkt->l2_len + 40 + 32);
+	mb->pkt_len = mb->data_len;
+	return rte_eth_tx_burst(dp->port, (uint16_t)q, &mb, 1) == 1;
+}
+
 int rxl_rx_port_loop(void *arg)
 {
 	struct rxl_lcore_arg *a = arg;
@@ -315,15 +373,23 @@ int rxl_rx_port_loop(void *arg)
 			r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
 					   rte_pktmbuf_data_len(mb), dp->l2l4_flags, &pkt);
 			BUMP(s->l2[r], 1);
-			if (r == RXL_L2L4_ARP) {
-				if (our_addr(dp, &pkt.dst) && arp_reply(dp, i, mb, &pkt))
+			if (r == RXL_L2L4_ARP || r == RXL_L2L4_NDP_NS) {
+				struct rxl_l2l4_addr want = pkt.dst;
+
+				if (r == RXL_L2L4_NDP_NS) {
+					want.family = RXL_AF_IPV6;
+					memcpy(want.b, pkt.ns.target, 16);
+				}
+				if (our_addr(dp, &want) &&
+				    (r == RXL_L2L4_ARP ? arp_reply(dp, i, mb, &pkt)
+						       : ndp_reply(dp, i, mb, &pkt)))
 					continue;
 				rte_pktmbuf_free(mb);
 				continue;
 			}
 			if (r != RXL_L2L4_ACCEPT_UDP) {
-				/* Drops by reason; neighbour solicitations and
-				 * fragments are counted here until they are handled. */
+				/* Drops by reason; IP fragments are counted here
+				 * until reassembly (rte_ip_frag) is built. */
 				rte_pktmbuf_free(mb);
 				continue;
 			}

@@ -38,8 +38,20 @@ us = bytes([198, 18, 0, 1])
 arp = (b"\xff" * 6 + b"\x02\0\0\0\0\x09\x08\x06" +
        struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + b"\x02\0\0\0\0\x09" + bytes([198, 18, 0, 9]) +
        b"\0" * 6 + us + b"\0" * 18)
+def ns(target, src):
+    opt = bytes([1, 1]) + b"\x02\0\0\0\0\x0a"            # source link-layer address
+    icmp = bytes([135, 0, 0, 0, 0, 0, 0, 0]) + target + opt
+    dst = bytes([0xff, 2] + [0] * 9 + [1, 0xff]) + target[13:]
+    ph = src + dst + struct.pack("!I", len(icmp)) + b"\0\0\0\x3a"
+    c = csum(ph + icmp)
+    icmp = icmp[:2] + struct.pack("!H", c) + icmp[4:]
+    ip6 = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + src + dst
+    return b"\x33\x33\xff" + target[13:] + b"\x02\0\0\0\0\x0a\x86\xdd" + ip6 + icmp
+us6 = bytes.fromhex("20010db8000000000000000000000001")
+them6 = bytes.fromhex("20010db8000000000000000000000009")
 frames = [
     arp,                                        # answered
+    ns(us6, them6),                             # answered with a neighbour advertisement
     b"\x02\0\0\0\0\x01\x02\0\0",                # truncated_ethernet
     udp4(us, 7000, b"garbage, not native")[:-3] + b"",  # fine L2-L4? shortened payload
     udp4(us, 9999, b"to a port nobody listens on"),     # not ours
@@ -59,7 +71,7 @@ while o < len(d): n+=1; o+=16+struct.unpack('<I',d[o+8:o+12])[0]
 print(n)" "$tmp/in.pcap")
 
 "$rxlogd" --data "$tmp/data" --port "net_pcap0,rx_pcap=$tmp/in.pcap,tx_pcap=$tmp/out.pcap" \
-  --addr 198.18.0.1 --hugepages off --memory-mb 256 --eal "--no-telemetry --log-level=4" \
+  --addr 198.18.0.1 --addr 2001:db8::1 --hugepages off --memory-mb 256 --eal "--no-telemetry --log-level=4" \
   --stats-interval 0 \
   --listen "7000/native:topic=telemetry,partitions=4" \
   --listen "5514/syslog:topic=syslog,partitions=2" >"$tmp/out" 2>"$tmp/err" &
@@ -75,7 +87,7 @@ s = json.loads(sys.argv[1]); frames = int(sys.argv[2])
 assert s["nic"]["ipackets"] == frames, (s["nic"], frames)
 fr = s["frames"]
 assert sum(fr.values()) == frames, fr
-assert fr.get("arp") == 1 and fr.get("truncated_ethernet") == 1, fr
+assert fr.get("arp") == 1 and fr.get("ndp_ns") == 1 and fr.get("truncated_ethernet") == 1, fr
 assert s["not_ours"] == 2, s
 assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
@@ -94,6 +106,25 @@ while o < len(d):
     if fr[12:14] == b"\x08\x06" and fr[20:22] == b"\x00\x02":
         ok = fr[28:32] == bytes([198, 18, 0, 1]) and fr[38:42] == bytes([198, 18, 0, 9]) \
              and fr[0:6] == b"\x02\0\0\0\0\x09"
+assert ok
+PY
+# The neighbour advertisement: to the asker, our target, a valid checksum.
+python3 - "$tmp/out.pcap" <<'PY' || fail "no neighbour advertisement in tx_pcap"
+import struct, sys
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return s
+d = open(sys.argv[1], "rb").read(); o = 24; ok = False
+while o < len(d):
+    n = struct.unpack("<I", d[o + 8:o + 12])[0]; fr = d[o + 16:o + 16 + n]; o += 16 + n
+    if fr[12:14] == b"\x86\xdd" and fr[20] == 58 and fr[54] == 136:
+        ip, icmp = fr[14:54], fr[54:54 + 32]
+        ph = ip[8:40] + struct.pack("!I", 32) + b"\0\0\0\x3a"
+        ok = (fr[0:6] == b"\x02\0\0\0\0\x0a" and ip[24:40] == bytes.fromhex("20010db8000000000000000000000009")
+              and icmp[8:24] == bytes.fromhex("20010db8000000000000000000000001")
+              and icmp[4] & 0x40 and icmp[24] == 2 and csum(ph + icmp) == 0xffff)
 assert ok
 PY
 echo "1 passed, 0 failed"
