@@ -13,6 +13,8 @@
 #include <rte_mbuf.h>
 #include <rte_ring_elem.h>
 #include <rte_ethdev.h>
+#include <rte_cycles.h>
+#include <rte_ip_frag.h>
 
 #include "pipeline_pvt.h"
 
@@ -341,6 +343,45 @@ static bool ndp_reply(struct rxl_dp *dp, uint32_t q, struct rte_mbuf *mb,
 	return rte_eth_tx_burst(dp->port, (uint16_t)q, &mb, 1) == 1;
 }
 
+/* Hand a fragment to rte_ip_frag. When it completes a datagram, copy the
+ * chained result into one contiguous mbuf of the jumbo pool (the parsers
+ * need contiguous bytes; this second copy happens only for fragmented
+ * datagrams) and return it; NULL while incomplete or on failure. */
+static struct rte_mbuf *reassemble(struct rxl_dp *dp, struct rxl_rx_stats *s,
+				   struct rte_ip_frag_tbl *tbl, struct rte_ip_frag_death_row *dr,
+				   struct rte_mbuf *mb, const struct rxl_l2l4_pkt *pkt)
+{
+	uint8_t *l3 = rte_pktmbuf_mtod_offset(mb, uint8_t *, pkt->l2_len);
+	struct rte_mbuf *whole;
+
+	mb->l2_len = pkt->l2_len;
+	mb->l3_len = pkt->l3_len;
+	if (pkt->src.family == RXL_AF_IPV4)
+		whole = rte_ipv4_frag_reassemble_packet(tbl, dr, mb, rte_rdtsc(),
+							(struct rte_ipv4_hdr *)l3);
+	else
+		whole = rte_ipv6_frag_reassemble_packet(tbl, dr, mb, rte_rdtsc(),
+							(struct rte_ipv6_hdr *)l3,
+							(struct rte_ipv6_fragment_ext *)(l3 + 40));
+	if (!whole)
+		return NULL;
+	if (whole->nb_segs == 1)
+		return whole;
+	struct rte_mbuf *flat = rte_pktmbuf_alloc(dp->jumbo);
+
+	if (!flat || whole->pkt_len > rte_pktmbuf_tailroom(flat)) {
+		BUMP(s->too_large, 1);
+		rte_pktmbuf_free(flat);
+		rte_pktmbuf_free(whole);
+		return NULL;
+	}
+	rte_pktmbuf_read(whole, 0, whole->pkt_len, rte_pktmbuf_mtod(flat, void *));
+	flat->data_len = (uint16_t)whole->pkt_len;
+	flat->pkt_len = whole->pkt_len;
+	rte_pktmbuf_free(whole);
+	return flat;
+}
+
 int rxl_rx_port_loop(void *arg)
 {
 	struct rxl_lcore_arg *a = arg;
@@ -349,13 +390,19 @@ int rxl_rx_port_loop(void *arg)
 	struct rxl_rx_stats *s = &dp->rx[i];
 	struct rte_mbuf *m[RXL_RX_BURST];
 	static _Thread_local struct rx_ctx x;
+	/* IP reassembly (rte_ip_frag): a table per rx lcore, 2 s to complete. */
+	struct rte_ip_frag_death_row dr = {0};
+	struct rte_ip_frag_tbl *frags = rte_ip_frag_table_create(1024, 8, 8192,
+								 rte_get_tsc_hz() * 2,
+								 (int)rte_socket_id());
 
-	if (rx_ctx_init(&x, dp, i))
+	if (!frags || rx_ctx_init(&x, dp, i))
 		return -ENOMEM;
 	/* S1: acquire; pairs with the release store in rxlogd's main. */
 	while (!atomic_load_explicit(&dp->stop_rx, memory_order_acquire)) {
 		uint16_t n = rte_eth_rx_burst(dp->port, (uint16_t)i, m, RXL_RX_BURST);
 
+		rte_ip_frag_free_death_row(&dr, 3);
 		if (!n)
 			continue;
 		int64_t now = wall_ms();
@@ -373,6 +420,16 @@ int rxl_rx_port_loop(void *arg)
 			r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
 					   rte_pktmbuf_data_len(mb), dp->l2l4_flags, &pkt);
 			BUMP(s->l2[r], 1);
+			if (r == RXL_L2L4_FRAGMENT) {
+				mb = reassemble(dp, s, frags, &dr, mb, &pkt);
+				if (!mb)
+					continue; /* held until complete, or dropped (counted) */
+				/* Whole again: parse the datagram (DPDK leaves the
+				 * reassembled IPv4 header checksum at 0). */
+				r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
+						   rte_pktmbuf_data_len(mb), 0, &pkt);
+				BUMP(s->reassembled, 1);
+			}
 			if (r == RXL_L2L4_ARP || r == RXL_L2L4_NDP_NS) {
 				struct rxl_l2l4_addr want = pkt.dst;
 
@@ -414,6 +471,8 @@ int rxl_rx_port_loop(void *arg)
 		}
 		flush_all(&x);
 	}
+	rte_ip_frag_free_death_row(&dr, 0);
+	rte_ip_frag_table_destroy(frags);
 	rx_ctx_fini(&x);
 	return 0;
 }

@@ -57,6 +57,7 @@ struct rxl_rx_stats {
 	_Atomic uint64_t duplicates;      /* native events dropped by the dedupe window */
 	_Atomic uint64_t gaps;            /* native sequences skipped (lost upstream) */
 	_Atomic uint64_t not_ours;        /* port source: UDP to another address or port */
+	_Atomic uint64_t reassembled;     /* port source: datagrams rebuilt from fragments */
 	_Atomic uint64_t fmt[RXL_FMT_REASON_COUNT];
 	_Atomic uint64_t l2[RXL_L2L4_RESULT_COUNT]; /* port source: frames by L2-L4 result */
 };
@@ -88,6 +89,7 @@ struct rxl_dp {
 	uint32_t n_parts;
 	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
 	struct rte_mempool *pool;
+	struct rte_mempool *jumbo; /* port source: whole reassembled datagrams */
 	uint32_t mbuf_data;      /* bytes of payload an mbuf holds */
 	uint16_t port;           /* port source: the DPDK port */
 	uint8_t mac[6];          /* its MAC, for ARP replies */

@@ -151,6 +151,15 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	if (!dp->pool)
 		return rxl_err_set(-ENOMEM, "mbuf pool: %s; raise memory_mb (now %u)",
 				   rte_strerror(rte_errno), c->memory_mb);
+	if (!sockets) {
+		dp->jumbo = rte_pktmbuf_pool_create("rxl_jumbo", 255, 32,
+						    RTE_ALIGN(sizeof(struct rxl_fmt_in),
+							      RTE_MBUF_PRIV_ALIGN),
+						    UINT16_MAX, (int)rte_socket_id());
+		if (!dp->jumbo)
+			return rxl_err_set(-ENOMEM, "reassembly pool: %s; raise memory_mb (now %u)",
+					   rte_strerror(rte_errno), c->memory_mb);
+	}
 	for (uint32_t l = 0; l < c->n_listeners; l++)
 		dp->n_parts += c->listeners[l].partitions;
 	dp->parts = calloc(dp->n_parts, sizeof(*dp->parts));
@@ -260,7 +269,7 @@ static uint64_t ld(_Atomic uint64_t *p)
 
 struct totals {
 	uint64_t datagrams, bytes, events, ring_full, kernel_drops, too_large, nombuf, duplicates,
-		gaps, records, log_drops, not_ours, fmt[RXL_FMT_REASON_COUNT],
+		gaps, records, log_drops, not_ours, reassembled, fmt[RXL_FMT_REASON_COUNT],
 		l2[RXL_L2L4_RESULT_COUNT];
 	uint64_t nic_ipackets, nic_imissed, nic_nombuf, nic_ierrors;
 };
@@ -281,6 +290,7 @@ static void sum(struct rxl_dp *dp, struct totals *t)
 		t->duplicates += ld(&s->duplicates);
 		t->gaps += ld(&s->gaps);
 		t->not_ours += ld(&s->not_ours);
+		t->reassembled += ld(&s->reassembled);
 		for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
 			t->fmt[r] += ld(&s->fmt[r]);
 		for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
@@ -328,9 +338,9 @@ static void print_json(FILE *f, const struct totals *t)
 			first = false;
 		}
 	fprintf(f,
-		"},\"not_ours\":%" PRIu64 ",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64
+		"},\"not_ours\":%" PRIu64 ",\"reassembled\":%" PRIu64 ",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64
 		",\"rx_nombuf\":%" PRIu64 ",\"ierrors\":%" PRIu64 "}}\n",
-		t->not_ours, t->nic_ipackets, t->nic_imissed, t->nic_nombuf, t->nic_ierrors);
+		t->not_ours, t->reassembled, t->nic_ipackets, t->nic_imissed, t->nic_nombuf, t->nic_ierrors);
 	fflush(f);
 }
 

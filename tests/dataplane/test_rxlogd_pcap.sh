@@ -47,7 +47,34 @@ def ns(target, src):
     icmp = icmp[:2] + struct.pack("!H", c) + icmp[4:]
     ip6 = struct.pack("!IHBB", 0x60000000, len(icmp), 58, 255) + src + dst
     return b"\x33\x33\xff" + target[13:] + b"\x02\0\0\0\0\x0a\x86\xdd" + ip6 + icmp
+def frag4(dst_ip, dport, payload, ident, mtu_data=1480):
+    udp = struct.pack("!HHHH", 40001, dport, 8 + len(payload), 0) + payload
+    out = []
+    for off in range(0, len(udp), mtu_data):
+        chunk = udp[off:off + mtu_data]
+        more = 0x2000 if off + mtu_data < len(udp) else 0
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(chunk), ident, more | (off // 8), 64,
+                         17, 0, bytes([198, 18, 0, 78]), dst_ip)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        out.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + chunk)
+    return out
+def frag6(src, dst, dport, payload, ident, mtu_data=1232):
+    ulen = 8 + len(payload)
+    ph = src + dst + struct.pack("!I", ulen) + b"\0\0\0\x11"
+    udp = struct.pack("!HHHH", 40002, dport, ulen, 0) + payload
+    c = csum(ph + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    out = []
+    for off in range(0, len(udp), mtu_data):
+        chunk = udp[off:off + mtu_data]
+        more = 1 if off + mtu_data < len(udp) else 0
+        fh = struct.pack("!BBHI", 17, 0, off | more, ident)
+        ip6 = struct.pack("!IHBB", 0x60000000, 8 + len(chunk), 44, 64) + src + dst
+        out.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + ip6 + fh + chunk)
+    return out
+big = (b"<134>1 2026-11-27T10:00:00.000Z fraghost app 1 - - " + b"x" * 2950)
 us6 = bytes.fromhex("20010db8000000000000000000000001")
+them6 = bytes.fromhex("20010db8000000000000000000000009")
 them6 = bytes.fromhex("20010db8000000000000000000000009")
 frames = [
     arp,                                        # answered
@@ -58,7 +85,7 @@ frames = [
     udp4(bytes([198, 18, 0, 2]), 7000, b"RXLN"),        # another address: not ours
     udp4(us, 7000, b"RXLN\x01\x00\x00\x01" + b"\0" * 10),  # native, truncated
     udp4(us, 5514, b"no priority"),                     # syslog_no_pri
-]
+] + frag4(us, 5514, big, 4242) + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6hst"), 77)
 with open(sys.argv[1], "wb") as f:
     for fr in frames:
         f.write(struct.pack("<IIII", 1, 0, len(fr), len(fr)) + fr)
@@ -88,6 +115,7 @@ assert s["nic"]["ipackets"] == frames, (s["nic"], frames)
 fr = s["frames"]
 assert sum(fr.values()) == frames, fr
 assert fr.get("arp") == 1 and fr.get("ndp_ns") == 1 and fr.get("truncated_ethernet") == 1, fr
+assert fr.get("fragment") == 6 and s["reassembled"] == 2, (fr, s["reassembled"])
 assert s["not_ours"] == 2, s
 assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
@@ -97,6 +125,17 @@ stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" 
 total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 {s += $5} END {print s}')
 [[ $total == "$stored" ]] || fail "logs hold $total records, rxlogd stored $stored"
 "$rxlog" verify --data "$tmp/data" >/dev/null || fail "verify"
+# Both fragmented messages (IPv4 and IPv6) were reassembled byte for byte.
+"$rxlog" cat --data "$tmp/data" --topic syslog --format json | python3 -c '
+import json, sys
+want = {"fraghost", "frag6hst"}
+for line in sys.stdin:
+    r = json.loads(line)
+    if r["key"] in want:
+        assert len(r["value"]) == 52 + 2950 and r["value"].endswith("x" * 2950), r["key"]
+        want.discard(r["key"])
+assert not want, want
+' || fail "reassembled messages"
 # The ARP reply: from our address to the asker, opcode 2.
 python3 - "$tmp/out.pcap" <<'PY' || fail "no ARP reply in tx_pcap"
 import struct, sys
