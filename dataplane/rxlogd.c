@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <poll.h>
 #include <rte_eal.h>
+#include <rte_telemetry.h>
 #include <rte_ethdev.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -344,6 +347,150 @@ static void print_json(FILE *f, const struct totals *t)
 	fflush(f);
 }
 
+/* ---- Exposure: DPDK telemetry (/rxlog/...) and a Prometheus endpoint ---- */
+
+static struct rxl_dp *g_dp; /* for the telemetry thread: set before registration */
+static struct rxl_reader **g_readers; /* main lcore only: one per partition, for offsets */
+
+static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct totals t;
+
+	(void)cmd;
+	(void)params;
+	sum(g_dp, &t);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "datagrams", t.datagrams);
+	rte_tel_data_add_dict_u64(d, "bytes", t.bytes);
+	rte_tel_data_add_dict_u64(d, "events", t.events);
+	rte_tel_data_add_dict_u64(d, "stored", t.records);
+	rte_tel_data_add_dict_u64(d, "ring_full", t.ring_full);
+	rte_tel_data_add_dict_u64(d, "kernel_drops", t.kernel_drops);
+	rte_tel_data_add_dict_u64(d, "log_drops", t.log_drops);
+	rte_tel_data_add_dict_u64(d, "duplicates", t.duplicates);
+	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
+	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
+	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
+	return 0;
+}
+
+static int tel_drops(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct totals t;
+
+	(void)cmd;
+	(void)params;
+	sum(g_dp, &t);
+	rte_tel_data_start_dict(d);
+	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+		rte_tel_data_add_dict_u64(d, rxl_fmt_drop_name((enum rxl_fmt_reason)r), t.fmt[r]);
+	for (int r = RXL_L2L4_DROP_FIRST; r < RXL_L2L4_RESULT_COUNT; r++)
+		rte_tel_data_add_dict_u64(d, rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t.l2[r]);
+	return 0;
+}
+
+static int listen_tcp(const char *spec)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int one = 1, fd;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+#define PROM(buf, len, cap, ...)                                                            \
+	do {                                                                                 \
+		if ((len) < (cap))                                                           \
+			(len) += (size_t)snprintf((buf) + (len), (cap) - (len), __VA_ARGS__); \
+	} while (0)
+
+/* Answer every pending scrape (text exposition format 0.0.4). */
+static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
+{
+	static char buf[1 << 18];
+
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		char req[1024];
+
+		if (poll(&pfd, 1, 200) > 0)
+			(void)!read(fd, req, sizeof(req)); /* any request gets the metrics */
+		struct totals t;
+		size_t len = 0, cap = sizeof(buf);
+
+		sum(dp, &t);
+		PROM(buf, len, cap, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\r\n");
+		PROM(buf, len, cap, "# TYPE rxlog_datagrams_total counter\nrxlog_datagrams_total %" PRIu64 "\n", t.datagrams);
+		PROM(buf, len, cap, "# TYPE rxlog_events_total counter\nrxlog_events_total %" PRIu64 "\n", t.events);
+		PROM(buf, len, cap, "# TYPE rxlog_stored_total counter\nrxlog_stored_total %" PRIu64 "\n", t.records);
+		PROM(buf, len, cap, "# TYPE rxlog_drops_total counter\n");
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n", t.ring_full);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"kernel\"} %" PRIu64 "\n", t.kernel_drops);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"log\"} %" PRIu64 "\n", t.log_drops);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"duplicate\"} %" PRIu64 "\n", t.duplicates);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"too_large\"} %" PRIu64 "\n", t.too_large);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"not_ours\"} %" PRIu64 "\n", t.not_ours);
+		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
+				PROM(buf, len, cap, "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
+				     rxl_fmt_drop_name((enum rxl_fmt_reason)r), t.fmt[r]);
+		for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
+			PROM(buf, len, cap, "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
+			     rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t.l2[r]);
+		PROM(buf, len, cap, "# TYPE rxlog_sequence_gaps_total counter\nrxlog_sequence_gaps_total %" PRIu64 "\n", t.gaps);
+		PROM(buf, len, cap, "# TYPE rxlog_partition_hwm gauge\n# TYPE rxlog_partition_durable gauge\n");
+		for (uint32_t p = 0; p < dp->n_parts; p++) {
+			struct rxl_log_offsets o = {0};
+			const struct rxl_listener_rt *L = &dp->lst[dp->parts[p].listener];
+
+			if (g_readers[p])
+				rxl_reader_offsets(g_readers[p], &o);
+			PROM(buf, len, cap,
+			     "rxlog_partition_hwm{topic=\"%s\",partition=\"%u\"} %" PRIu64 "\n"
+			     "rxlog_partition_durable{topic=\"%s\",partition=\"%u\"} %" PRIu64 "\n",
+			     L->cfg->topic, dp->parts[p].index, o.hwm, L->cfg->topic,
+			     dp->parts[p].index, o.durable);
+		}
+		if (port_src) {
+			struct rte_eth_stats es = {0};
+
+			rte_eth_stats_get(dp->port, &es);
+			PROM(buf, len, cap,
+			     "# TYPE rxlog_nic_ipackets_total counter\nrxlog_nic_ipackets_total %" PRIu64 "\n"
+			     "# TYPE rxlog_nic_imissed_total counter\nrxlog_nic_imissed_total %" PRIu64 "\n"
+			     "# TYPE rxlog_nic_rx_nombuf_total counter\nrxlog_nic_rx_nombuf_total %" PRIu64 "\n"
+			     "# TYPE rxlog_nic_ierrors_total counter\nrxlog_nic_ierrors_total %" PRIu64 "\n",
+			     es.ipackets, es.imissed, es.rx_nombuf, es.ierrors);
+		}
+		if (len > cap)
+			len = cap;
+		(void)!write(fd, buf, len);
+		close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static struct rxl_cfg cfg;
@@ -372,6 +519,27 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN); /* a scraper that hangs up must not stop us */
+	g_dp = &dp;
+	rte_telemetry_register_cmd("/rxlog/stats", tel_stats,
+				   "rxlogd totals: datagrams, events, stored, drops. No parameters.");
+	rte_telemetry_register_cmd("/rxlog/drops", tel_drops,
+				   "rxlogd drops by parse reason (format and L2-L4). No parameters.");
+	g_readers = calloc(dp.n_parts, sizeof(*g_readers));
+	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++) {
+		char path[4096];
+
+		if (rxl_log_path(path, sizeof(path), cfg.data,
+				 dp.lst[dp.parts[p].listener].cfg->topic, dp.parts[p].index) == 0)
+			rxl_reader_open(path, &g_readers[p]);
+	}
+	int prom = strcmp(cfg.prometheus, "off") ? listen_tcp(cfg.prometheus) : -1;
+
+	if (strcmp(cfg.prometheus, "off") && prom < 0)
+		fprintf(stderr, "rxlogd: prometheus %s: %s (metrics endpoint off)\n", cfg.prometheus,
+			strerror(-prom));
+	else if (prom >= 0)
+		fprintf(stderr, "rxlogd: metrics on http://%s/metrics\n", cfg.prometheus);
 	unsigned lc, k = 0;
 
 	RTE_LCORE_FOREACH_WORKER(lc) {
@@ -400,6 +568,8 @@ int main(int argc, char **argv)
 		struct timespec ts = {0, 100 * 1000000};
 
 		nanosleep(&ts, NULL);
+		if (prom >= 0)
+			serve_prometheus(prom, &dp, port_src);
 		if (cfg.stats_interval_s && ++ticks % (cfg.stats_interval_s * 10) == 0) {
 			sum(&dp, &t);
 			double sec = cfg.stats_interval_s;
@@ -438,8 +608,13 @@ int main(int argc, char **argv)
 	}
 	print_json(stdout, &t);
 	for (uint32_t l = 0; l < dp.n_lst; l++)
-		for (uint32_t i = 0; i < dp.n_rx; i++)
+		for (uint32_t i = 0; !port_src && i < dp.n_rx; i++)
 			close(dp.lst[l].fd[i]);
+	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++)
+		rxl_reader_close(g_readers[p]);
+	free(g_readers);
+	if (prom >= 0)
+		close(prom);
 	rxl_eal_cleanup();
 	return rc;
 }

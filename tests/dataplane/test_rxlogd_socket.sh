@@ -16,10 +16,10 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $tmp/err ]] && tail -5 "$tmp/err" >&2; exit 1; }
 base=$((20000 + $$ % 20000))
-pn=$base ps=$((base + 1)) pl=$((base + 2))
+pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3))
 
 "$rxlogd" --data "$tmp/data" --source socket --hugepages off --memory-mb 256 \
-  --eal "--no-telemetry --log-level=4" --stats-interval 0 \
+  --eal "--log-level=4" --stats-interval 0 --prometheus "127.0.0.1:$pm" \
   --listen "$pn/native:topic=telemetry,partitions=4" \
   --listen "$ps/syslog:topic=syslog,partitions=2" \
   --listen "$pl/lines:topic=app" >"$tmp/out" 2>"$tmp/err" &
@@ -44,6 +44,21 @@ done
 printf 'not a native datagram' >/dev/udp/127.0.0.1/$pn
 printf 'no priority here' >/dev/udp/127.0.0.1/$ps
 sleep 0.5
+# The same counters through the Prometheus endpoint and DPDK telemetry.
+python3 - "$pm" "$pid" <<'PY' || fail "metrics endpoints"
+import json, socket, sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+m = {l.split(" ")[0]: float(l.split(" ")[1]) for l in body.splitlines() if l and not l.startswith("#")}
+assert m["rxlog_events_total"] > 0 and m["rxlog_stored_total"] <= m["rxlog_events_total"], m
+assert m['rxlog_drops_total{reason="native_bad_magic"}'] == 1, body
+assert any(k.startswith('rxlog_partition_hwm{topic="telemetry"') for k in m), body
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(f"/var/run/dpdk/rxlogd-{sys.argv[2]}/dpdk_telemetry.v2")
+json.loads(s.recv(4096))
+s.send(b"/rxlog/stats")
+st = json.loads(s.recv(65536))["/rxlog/stats"]
+assert st["events"] == m["rxlog_events_total"], (st, m["rxlog_events_total"])
+PY
 t0=$(date +%s%N)
 kill -TERM "$pid"
 wait "$pid" || fail "rxlogd exited with $?"
