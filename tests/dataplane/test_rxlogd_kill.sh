@@ -9,7 +9,7 @@ rxlogd=$1 gen=$2 rxlog=$3
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-k-XXXXXX")
 pid= gpid=
 cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
   [[ -n $gpid ]] && kill -KILL "$gpid" 2>/dev/null || true
   rm -rf "$tmp"
 }
@@ -39,6 +39,7 @@ for round in 1 2 3; do
   sleep 0.$((3 + round))
   kill -KILL "$pid"
   wait "$pid" 2>/dev/null || true
+  rm -rf "/var/run/dpdk/rxlogd-$pid" # EAL's runtime folder of the killed daemon
   pid=
   kill -KILL "$gpid" 2>/dev/null || true
   wait "$gpid" 2>/dev/null || true

@@ -11,7 +11,7 @@ rxlogd=$1 gen=$2 rxlog=$3
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-p-XXXXXX")
 pid=
 cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null || true
+  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
