@@ -29,6 +29,9 @@
 #include "rxl_err.h"
 
 #define MBUF_DATA 9216 /* jumbo datagrams; larger ones are counted as too_large */
+/* Descriptors per rx->writer ring: absorbs bursts (a replayed capture, a
+ * sender's backlog) of up to ~1/2 s of a writer's rate; 170 B each. */
+#define RING_SIZE 65536
 
 static volatile sig_atomic_t stop_signal;
 
@@ -204,7 +207,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 
 			snprintf(name, sizeof(name), "rxl_r%u_w%u", i, w);
 			/* Invariant 2: one producer, one consumer per ring. */
-			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), 8192,
+			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), RING_SIZE,
 							      (int)rte_socket_id(),
 							      RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (!dp->rings[i][w])
