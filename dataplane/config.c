@@ -158,6 +158,7 @@ void rxl_cfg_default(struct rxl_cfg *c)
 	c->memory_mb = 512;
 	snprintf(c->prometheus, sizeof(c->prometheus), "127.0.0.1:9108");
 	c->stats_interval_s = 5;
+	c->ring_size = 16384;
 }
 
 static void listener_default(struct rxl_cfg_listener *l)
@@ -366,6 +367,12 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 	if (!strcmp(name, "stats_interval_s") || !strcmp(name, "stats_interval") ||
 	    !strcmp(name, "stats-interval"))
 		return parse_u32("stats_interval_s", v, 0, 3600, &c->stats_interval_s);
+	if (!strcmp(name, "ring_size") || !strcmp(name, "ring-size")) {
+		err = parse_u32("ring_size", v, 256, 1u << 20, &c->ring_size);
+		if (!err && (c->ring_size & (c->ring_size - 1)))
+			err = rxl_err_set(-EINVAL, "ring_size = %s: must be a power of 2 (e.g. 16384)", v);
+		return err;
+	}
 	if (!strcmp(name, "listen")) {
 		struct rxl_cfg_listener l;
 
@@ -405,7 +412,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 			err = rxl_err_set(-EINVAL,
 					  "[rxlogd] %s: unknown setting (valid: data, source, port, "
 					  "addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
-					  "prometheus, stats_interval_s)", name);
+					  "prometheus, stats_interval_s, ring_size)", name);
 	} else if (!strncmp(section, "listen ", 7)) {
 		uint32_t port = 0;
 

@@ -15,6 +15,7 @@
  *   eal_args = --log-level=5          ; --eal "...": passed to EAL as they are
  *   prometheus = 127.0.0.1:9108       ; --prometheus ADDR:PORT ("off" disables)
  *   stats_interval_s = 5              ; --stats-interval (0 = no summary line)
+ *   ring_size = 16384                 ; --ring-size: descriptors per rx->writer ring (power of 2)
  *
  *   [listen 5514]                     ; --listen 5514/syslog:topic=syslog,partitions=4,...
  *   format = syslog                   ; native | syslog | lines | raw
@@ -77,6 +78,7 @@ struct rxl_cfg {
 	char eal_args[1024];
 	char prometheus[128];
 	uint32_t stats_interval_s;
+	uint32_t ring_size;
 	struct rxl_cfg_listener listeners[RXL_CFG_MAX_LISTENERS];
 	uint32_t n_listeners;
 };

@@ -29,9 +29,6 @@
 #include "rxl_err.h"
 
 #define MBUF_DATA 9216 /* jumbo datagrams; larger ones are counted as too_large */
-/* Descriptors per rx->writer ring: absorbs bursts (a replayed capture, a
- * sender's backlog) of up to ~1/2 s of a writer's rate; 170 B each. */
-#define RING_SIZE 65536
 
 static volatile sig_atomic_t stop_signal;
 
@@ -47,7 +44,8 @@ static void usage(FILE *f)
 		"usage: rxlogd [--config FILE] [--data DIR] [--source socket|dpdk|auto]\n"
 		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores N]\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
-		"              [--stats-interval S] --listen PORT/FORMAT[:key=value,...]...\n"
+		"              [--stats-interval S] [--ring-size N] [--prometheus ADDR:PORT|off]\n"
+		"              --listen PORT/FORMAT[:key=value,...]...\n"
 		"  e.g. rxlogd --data ./data --source socket \\\n"
 		"         --listen 5514/syslog:topic=syslog,partitions=4 \\\n"
 		"         --listen 7000/native:topic=telemetry,partitions=8\n"
@@ -207,7 +205,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 
 			snprintf(name, sizeof(name), "rxl_r%u_w%u", i, w);
 			/* Invariant 2: one producer, one consumer per ring. */
-			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), RING_SIZE,
+			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), c->ring_size,
 							      (int)rte_socket_id(),
 							      RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (!dp->rings[i][w])

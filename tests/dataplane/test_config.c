@@ -118,6 +118,7 @@ static void test_bad_settings_say_what_to_change(void **state)
 		{"source", "kernel", "must be one of auto, dpdk, socket"},
 		{"hugepages", "maybe", "must be one of auto, on, off"},
 		{"prometheus", "9108", "ADDR:PORT"},
+		{"ring_size", "1000", "power of 2"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
