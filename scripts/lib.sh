@@ -1,7 +1,8 @@
 # Shared by scripts/test, scripts/demo and scripts/bench. Sourced, not run.
 
 RXL_PACKAGES=(meson ninja-build pkg-config gcc g++ liburing-dev libjemalloc-dev libcmocka-dev
-  libbenchmark-dev libinih-dev libsqlite3-dev sqlite3 python3)
+  libbenchmark-dev libinih-dev libsqlite3-dev sqlite3 libdpdk-dev dpdk-dev libpcap-dev
+  iproute2 socat bsdutils python3)
 
 # Install the packages that are missing (apt-get), once.
 rxl_install_deps() {

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tests: rxlogd on an af_packet port at one end of a veth pair whose other end
+# lives in a network namespace this test makes (198.18.0.0/24), fed by real
+# third-party senders: util-linux logger (RFC 3164 and RFC 5424) and socat
+# (lines). The senders find rxlogd by ARP (no static neighbour entry). Every
+# message sent arrives, once, in order per sender.
+# Skips (77) without root, netns or veth.
+# Usage: test_rxlogd_veth.sh RXLOGD RXLOG
+set -euo pipefail
+rxlogd=$1 rxlog=$2
+[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for netns/veth"; exit 77; }
+for t in ip logger socat python3; do
+  command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+done
+ns=rxl-ns-$$ host=rxv0-$$ peer=rxv1-$$
+tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-v-XXXXXX")
+pid=
+cleanup() {
+  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
+  ip link del "$host" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; grep -v '^EAL' "$tmp/err" 2>/dev/null | tail -5 >&2; exit 1; }
+ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+ip link add "$host" type veth peer name "$peer" 2>/dev/null || { echo "SKIP: no veth"; exit 77; }
+ip link set "$peer" netns "$ns"
+ip -n "$ns" addr add 198.18.0.2/24 dev "$peer"
+ip -n "$ns" link set "$peer" up
+ip -n "$ns" link set lo up
+ip link set "$host" up
+
+"$rxlogd" --data "$tmp/data" --port "net_af_packet0,iface=$host,qpairs=1,framecnt=8192" \
+  --addr 198.18.0.1 --hugepages off --memory-mb 512 --eal "--no-telemetry --log-level=3" \
+  --stats-interval 0 --prometheus off \
+  --listen 5514/syslog:topic=syslog,partitions=2 --listen 6000/lines:topic=app \
+  >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 100); do
+  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 2 ]] && break
+  kill -0 "$pid" 2>/dev/null || fail "rxlogd exited at start-up"
+  sleep 0.1
+done
+sleep 0.5 # starting the port wipes the interface's neighbour table
+# Resolve rxlogd's address first (ARP), with one datagram to a port nobody
+# listens on: while a neighbour is unresolved the sender's kernel queues a
+# few datagrams and may flush them after later ones (reordering that is not
+# rxlogd's).
+echo warm-up | ip netns exec "$ns" socat -u - UDP4-SENDTO:198.18.0.1:9
+sleep 0.3
+n=2000
+for i in $(seq $n); do echo "bsd message $i"; done >"$tmp/bsd"
+for i in $(seq $n); do echo "ietf message $i"; done >"$tmp/ietf"
+ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 -t rfc3164 -f "$tmp/bsd"
+ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
+# socat: one datagram per line (socat -b N cuts a file into N-byte blocks,
+# which would split lines across datagrams).
+for i in $(seq 300); do
+  echo "line $i" | ip netns exec "$ns" socat -u - UDP4-SENDTO:198.18.0.1:6000
+done
+sleep 1
+kill -TERM "$pid"
+wait "$pid" || fail "rxlogd exited with $?"
+rm -rf "/var/run/dpdk/rxlogd-$pid"
+pid=
+stats=$(tail -1 "$tmp/out")
+"$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/syslog.json"
+"$rxlog" cat --data "$tmp/data" --topic app --format value >"$tmp/app.txt"
+python3 - "$tmp" "$n" "$stats" <<'PY' || fail "messages: $stats"
+import json, re, sys
+tmp, n, stats = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+assert stats["frames"].get("arp", 0) >= 1, stats          # found us by ARP
+assert stats["not_ours"] == 1, stats                     # the warm-up datagram
+seen = {"rfc3164": [], "rfc5424": []}
+for line in open(f"{tmp}/syslog.json"):
+    r = json.loads(line)
+    m = re.search(r"(rfc3164|rfc5424).*(?:bsd|ietf) message (\d+)$", r["value"])
+    assert m, r["value"]
+    seen[m.group(1)].append((r["partition"], int(m.group(2))))
+    assert r["headers"]["src"] == "198.18.0.2", r["headers"]
+for tag, got in seen.items():
+    nums = sorted(x for _, x in got)
+    assert nums == list(range(1, n + 1)), (tag, len(nums))   # every message, once
+    # One sender, one key (its host name): one partition, in order.
+    parts = {p for p, _ in got}
+    assert len(parts) == 1, (tag, parts)
+    order = [x for _, x in got]
+    bad = [i for i in range(1, len(order)) if order[i] < order[i - 1]]
+    assert not bad, (tag, bad[:5], order[bad[0] - 2:bad[0] + 3] if bad else None)
+lines = [l.rstrip("\n") for l in open(f"{tmp}/app.txt")]
+assert lines == [f"line {i}" for i in range(1, 301)], len(lines)
+PY
+echo "1 passed, 0 failed"
