@@ -18,6 +18,7 @@
 
 #include "cli_pvt.h"
 #include "rxl_atomic.h"
+#include "rxl_civil.h"
 #include "rxl_err.h"
 
 /* "rxlog <cmd>: <message>" to stderr, without the newline. */
@@ -213,19 +214,6 @@ static bool digits(const char **s, int n, int *v)
 	return true;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (Howard Hinnant's days_from_civil): no time zone, no libc state. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
 static int days_in_month(int y, int m)
 {
 	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -283,7 +271,7 @@ int cli_parse_time(const char *s, int64_t *ms)
 	if (*s || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
 	    sec > 59 || zh > 23 || zm > 59)
 		return -EINVAL;
-	int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	int64_t t = rxl_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 
 	t -= sign * (zh * 3600 + zm * 60);
 	*ms = t * 1000 + frac;
@@ -304,7 +292,7 @@ void cli_fmt_time(int64_t ms, char buf[CLI_TIME_LEN])
 		rem += 86400;
 		days--;
 	}
-	/* civil_from_days (Hinnant), the inverse of days_from_civil(). */
+	/* civil_from_days (Hinnant), the inverse of rxl_days_from_civil(). */
 	int64_t z = days + 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
 	int64_t doe = z - era * 146097;

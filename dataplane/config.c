@@ -50,74 +50,91 @@ static int pick(const char *what, const char *v, const char *const *names, size_
 	return rxl_err_set(-EINVAL, "%s = \"%s\": must be one of %s", what, v, valid);
 }
 
-int rxl_cfg_parse_size(const char *s, int64_t *out)
+/* "-1" (→ -1, *unit NULL) or a non-negative number followed by a unit
+ * suffix (*unit points at it). */
+static int parse_number(const char *s, int64_t *v, const char **unit)
 {
 	char *end;
 
+	*unit = NULL;
 	if (!strcmp(s, "-1")) {
-		*out = -1;
+		*v = -1;
 		return 0;
 	}
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long n = strtoull(s, &end, 10);
 
-	if (end == s || errno || s[0] == '-')
+	if (end == s || errno || s[0] == '-' || n > INT64_MAX)
 		return -EINVAL;
+	*v = (int64_t)n;
+	*unit = end;
+	return 0;
+}
+
+static int scale(int64_t v, uint64_t mul, int64_t *out)
+{
+	if ((uint64_t)v > (uint64_t)INT64_MAX / mul)
+		return -EINVAL;
+	*out = v * (int64_t)mul;
+	return 0;
+}
+
+int rxl_cfg_parse_size(const char *s, int64_t *out)
+{
+	const char *u;
+	int64_t v;
 	uint64_t mul = 1;
 
-	if (*end) {
-		switch (*end) {
+	if (parse_number(s, &v, &u))
+		return -EINVAL;
+	if (!u) {
+		*out = v;
+		return 0;
+	}
+	if (*u) {
+		switch (*u) {
 		case 'k': case 'K': mul = 1ull << 10; break;
 		case 'm': case 'M': mul = 1ull << 20; break;
 		case 'g': case 'G': mul = 1ull << 30; break;
 		case 't': case 'T': mul = 1ull << 40; break;
 		default: return -EINVAL;
 		}
-		end++;
-		if (*end == 'i' || *end == 'I')
-			end++;
-		if (*end == 'b' || *end == 'B')
-			end++;
-		if (*end)
+		u++;
+		if (*u == 'i' || *u == 'I')
+			u++;
+		if (*u == 'b' || *u == 'B')
+			u++;
+		if (*u)
 			return -EINVAL;
 	}
-	if (v > (unsigned long long)INT64_MAX / mul)
-		return -EINVAL;
-	*out = (int64_t)(v * mul);
-	return 0;
+	return scale(v, mul, out);
 }
 
 int rxl_cfg_parse_duration_ms(const char *s, int64_t *out)
 {
-	char *end;
-
-	if (!strcmp(s, "-1")) {
-		*out = -1;
-		return 0;
-	}
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-
-	if (end == s || errno || s[0] == '-')
-		return -EINVAL;
+	const char *u;
+	int64_t v;
 	uint64_t mul;
 
-	if (!*end || !strcmp(end, "ms"))
+	if (parse_number(s, &v, &u))
+		return -EINVAL;
+	if (!u) {
+		*out = v;
+		return 0;
+	}
+	if (!*u || !strcmp(u, "ms"))
 		mul = 1;
-	else if (!strcmp(end, "s"))
+	else if (!strcmp(u, "s"))
 		mul = 1000;
-	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+	else if (!strcmp(u, "m") || !strcmp(u, "min"))
 		mul = 60000;
-	else if (!strcmp(end, "h"))
+	else if (!strcmp(u, "h"))
 		mul = 3600000;
-	else if (!strcmp(end, "d"))
+	else if (!strcmp(u, "d"))
 		mul = 86400000;
 	else
 		return -EINVAL;
-	if (v > (unsigned long long)INT64_MAX / mul)
-		return -EINVAL;
-	*out = (int64_t)(v * mul);
-	return 0;
+	return scale(v, mul, out);
 }
 
 static int parse_u32(const char *what, const char *v, uint32_t lo, uint32_t hi, uint32_t *out)

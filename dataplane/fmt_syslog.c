@@ -27,6 +27,7 @@
  * Only the fields up to APP-NAME (and the shape of PROCID and MSGID) are parsed: the rest is in
  * the value already, so structured data and the message body cost nothing.
  */
+#include "rxl_civil.h"
 #include "rxl_formats.h"
 
 #include <string.h>
@@ -73,18 +74,6 @@ static int digits(const uint8_t *p, int n)
 	return v;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-	return era * 146097 + doe - 719468;
-}
-
 /* Year and month of a day number (civil_from_days, the inverse). */
 static void civil_from_days(int64_t z, int64_t *y, int *m)
 {
@@ -114,7 +103,7 @@ static bool to_ms(int64_t y, int m, int d, int hh, int mi, int ss, int ms, int o
 {
 	if (!valid_date(y, m, d) || hh > 23 || mi > 59 || ss > 60) /* 60: a leap second */
 		return false;
-	*out = days_from_civil(y, m, d) * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 +
+	*out = rxl_days_from_civil(y, m, d) * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 +
 	       ms - (int64_t)off_min * 60000;
 	return true;
 }
