@@ -2,7 +2,7 @@
 
 RXL_PACKAGES=(meson ninja-build pkg-config gcc g++ liburing-dev libjemalloc-dev libcmocka-dev
   libbenchmark-dev libinih-dev libsqlite3-dev sqlite3 libdpdk-dev dpdk-dev libpcap-dev
-  iproute2 socat bsdutils python3)
+  iproute2 socat tcpreplay bsdutils python3)
 
 # Install the packages that are missing (apt-get), once.
 rxl_install_deps() {

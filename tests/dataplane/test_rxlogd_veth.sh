@@ -5,11 +5,12 @@
 # (lines). The senders find rxlogd by ARP (no static neighbour entry). Every
 # message sent arrives, once, in order per sender.
 # Skips (77) without root, netns or veth.
-# Usage: test_rxlogd_veth.sh RXLOGD RXLOG
+# tcpreplay sends a capture of native datagrams written by rxlog-gen.
+# Usage: test_rxlogd_veth.sh RXLOGD RXLOG RXLOG_GEN
 set -euo pipefail
-rxlogd=$1 rxlog=$2
+rxlogd=$1 rxlog=$2 gen=$3
 [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for netns/veth"; exit 77; }
-for t in ip logger socat python3; do
+for t in ip logger socat tcpreplay python3; do
   command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
 done
 ns=rxl-ns-$$ host=rxv0-$$ peer=rxv1-$$
@@ -35,6 +36,7 @@ ip link set "$host" up
   --addr 198.18.0.1 --hugepages off --memory-mb 512 --eal "--no-telemetry --log-level=3" \
   --stats-interval 0 --prometheus off \
   --listen 5514/syslog:topic=syslog,partitions=2 --listen 6000/lines:topic=app \
+  --listen 7000/native:topic=telemetry,partitions=4 \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 100); do
@@ -59,6 +61,10 @@ ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tm
 for i in $(seq 300); do
   echo "line $i" | ip netns exec "$ns" socat -u - UDP4-SENDTO:198.18.0.1:6000
 done
+# tcpreplay: a capture of 2000 native datagrams of 8 events from 10 producers.
+"$gen" --format native --out "$tmp/native.pcap" --count 16000 --events-per-datagram 8 \
+  --producers 10 --dst 198.18.0.1 --dst-port 7000 >/dev/null
+ip netns exec "$ns" tcpreplay -q -i "$peer" --pps=20000 "$tmp/native.pcap" >/dev/null 2>&1
 sleep 1
 kill -TERM "$pid"
 wait "$pid" || fail "rxlogd exited with $?"
@@ -67,6 +73,7 @@ pid=
 stats=$(tail -1 "$tmp/out")
 "$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/syslog.json"
 "$rxlog" cat --data "$tmp/data" --topic app --format value >"$tmp/app.txt"
+"$rxlog" cat --data "$tmp/data" --topic telemetry --format json >"$tmp/telemetry.json"
 python3 - "$tmp" "$n" "$stats" <<'PY' || fail "messages: $stats"
 import json, re, sys
 tmp, n, stats = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
@@ -90,5 +97,13 @@ for tag, got in seen.items():
     assert not bad, (tag, bad[:5], order[bad[0] - 2:bad[0] + 3] if bad else None)
 lines = [l.rstrip("\n") for l in open(f"{tmp}/app.txt")]
 assert lines == [f"line {i}" for i in range(1, 301)], len(lines)
+tel = [json.loads(l) for l in open(f"{tmp}/telemetry.json")]
+assert len(tel) == 16000 and stats["gaps"] == 0 and stats["duplicates"] == 0, (len(tel), stats)
+last = {}
+for r in tel:                      # per producer, per partition: sequences rise
+    m = re.match(r"p(\d+) seq=(\d+)", r["value"])
+    k = (r["partition"], m.group(1))
+    assert int(m.group(2)) > last.get(k, -1), (k, m.group(2))
+    last[k] = int(m.group(2))
 PY
 echo "1 passed, 0 failed"
