@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -558,6 +559,28 @@ int main(int argc, char **argv)
 		}
 		k++;
 	}
+	/* Tell local producers (rxlog produce) which topics we own and where
+	 * to send: <data>/__rxlogd/<topic>. Removed at a clean stop; a stale one
+	 * names a dead pid, which readers ignore. */
+	char reg[4400];
+
+	snprintf(reg, sizeof(reg), "%s/__rxlogd", cfg.data);
+	mkdir(reg, 0755);
+	for (uint32_t l = 0; l < cfg.n_listeners; l++) {
+		char ip[64] = "127.0.0.1";
+		FILE *fp;
+
+		if (port_src && cfg.n_addrs && cfg.addrs[0].family == AF_INET)
+			inet_ntop(AF_INET, cfg.addrs[0].bytes, ip, sizeof(ip));
+		snprintf(reg, sizeof(reg), "%s/__rxlogd/%s", cfg.data, cfg.listeners[l].topic);
+		fp = fopen(reg, "w");
+		if (fp) {
+			fprintf(fp, "format=%s addr=%s port=%u pid=%ld\n",
+				rxl_cfg_format_name(cfg.listeners[l].format), ip, cfg.listeners[l].port,
+				(long)getpid());
+			fclose(fp);
+		}
+	}
 	for (uint32_t l = 0; l < cfg.n_listeners; l++)
 		fprintf(stderr, "rxlogd: listening on UDP %u: %s -> topic %s (%u partitions)\n",
 			cfg.listeners[l].port, rxl_cfg_format_name(cfg.listeners[l].format),
@@ -595,6 +618,10 @@ int main(int argc, char **argv)
 	for (uint32_t w = 0; w < dp.n_wr; w++)
 		if (rte_eal_wait_lcore(wr_lc[w]))
 			rc = 1;
+	for (uint32_t l = 0; l < cfg.n_listeners; l++) {
+		snprintf(reg, sizeof(reg), "%s/__rxlogd/%s", cfg.data, cfg.listeners[l].topic);
+		unlink(reg);
+	}
 	sum(&dp, &t);
 	if (port_src) {
 		struct rte_eth_stats es = {0};

@@ -40,6 +40,18 @@ for spec in "native $pn --count 40000 --producers 6 --rate 200000" \
   sent=$((sent + $(sed -E 's/.*"events":([0-9]+).*/\1/' <<<"$out")))
   dgrams=$((dgrams + $(sed -E 's/.*"datagrams":([0-9]+).*/\1/' <<<"$out")))
 done
+# rxlog produce on a topic rxlogd owns goes through rxlogd (one writer per
+# partition): native datagrams for telemetry, lines for app.
+printf 'p900 seq=%d x\n' 1 2 3 | "$rxlog" produce --data "$tmp/data" --topic telemetry --key k900 \
+  2>"$tmp/produce.err" || fail "produce via rxlogd: $(cat "$tmp/produce.err")"
+grep -q "sent 3 record(s) to rxlogd" "$tmp/produce.err" || fail "produce: $(cat "$tmp/produce.err")"
+printf 'p901 seq=%d y\n' 1 2 3 | "$rxlog" produce --data "$tmp/data" --topic app 2>/dev/null ||
+  fail "produce lines via rxlogd"
+if echo z | "$rxlog" produce --data "$tmp/data" --topic app --partition 0 2>"$tmp/produce.err"; then
+  fail "--partition accepted while rxlogd owns the topic"
+fi
+grep -q "chooses the partition" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
+sent=$((sent + 6)) dgrams=$((dgrams + 2))
 # Malformed input is counted by reason, never stored.
 printf 'not a native datagram' >/dev/udp/127.0.0.1/$pn
 printf 'no priority here' >/dev/udp/127.0.0.1/$ps
@@ -87,6 +99,9 @@ done
 for t in telemetry syslog app; do
   "$rxlog" cat --data "$tmp/data" --topic "$t" --format json >"$tmp/$t.json"
 done
+[[ $(grep -c '"key":"k900"' "$tmp/telemetry.json") -eq 3 ]] || fail "produced records missing"
+[[ $(grep -c 'p901 seq=' "$tmp/app.json") -eq 3 ]] || fail "produced lines missing"
+[[ ! -e $tmp/data/__rxlogd/telemetry ]] || fail "rxlogd left its registry entry behind"
 python3 - "$tmp" <<'PY' || fail "order per sender"
 import json, re, sys
 for t in ("telemetry", "syslog", "app"):
