@@ -59,7 +59,6 @@ struct rxlog_group {
 	bool outstanding;
 	uint32_t out_part;
 	uint64_t out_off;
-	uint32_t out_attempt;
 
 	bool retry_pending; /* G3 */
 	uint32_t retry_part;
@@ -391,7 +390,6 @@ static int deliver(struct rxlog_group *g, uint32_t p, const struct rxl_record *r
 	g->outstanding = true;
 	g->out_part = p;
 	g->out_off = rec->offset;
-	g->out_attempt = attempt;
 	g->st.delivered++;
 	return 1;
 }

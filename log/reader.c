@@ -37,7 +37,7 @@ struct rxl_reader {
 	struct rxl_state_file *st;
 	bool st_writable;
 	struct rseg *segs;
-	size_t n, cap;
+	size_t n;
 	size_t cur;        /* segment of the next batch */
 	uint64_t pos;      /* byte position of the next batch in segs[cur] */
 	uint64_t next_off; /* offset of the next record to return */
@@ -117,7 +117,6 @@ static int refresh_segments(struct rxl_reader *r)
 	free(bases);
 	r->segs = v;
 	r->n = m;
-	r->cap = n + 1;
 	r->cur = 0;
 	for (size_t i = 0; i < m; i++)
 		if (v[i].base == cur_base)

@@ -88,7 +88,6 @@ struct rxl_log {
 
 	bool isync_busy;
 	uint64_t isync_target, isync_pos, last_isync_ns;
-	bool rsync_busy;
 	int rsync_fd;
 	uint64_t rsync_end, rsync_next_base;
 
@@ -328,7 +327,6 @@ static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 		set_ckpt(log, log->isync_target, log->seg_base, log->isync_pos);
 		return;
 	case OP_RSYNC:
-		log->rsync_busy = false;
 		close(log->rsync_fd);
 		log->rsync_fd = -1;
 		res = rxl_io_complete(RXL_FK_SYNC, res, 0);
@@ -540,7 +538,6 @@ static int do_roll(struct rxl_log *log)
 
 	io_uring_prep_fsync(sqe, old_fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, ud(OP_RSYNC, 0, 0));
-	log->rsync_busy = true;
 	log->rsync_fd = old_fd;
 	log->rsync_end = log->next_offset;
 	log->rsync_next_base = log->seg_base;

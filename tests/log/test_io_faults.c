@@ -161,9 +161,6 @@ static void fault_loop(enum rxl_durability dur, uint32_t kinds, int err, bool pe
 			print_message("n=%llu not reached: %llu hits\n", (unsigned long long)n,
 				      (unsigned long long)rxl_fault_hits());
 		assert_false(o.bad_error);
-		if (err == RXL_FAULT_SHORT && !persistent && o.errors == 0) {
-			/* A single short write is retried: no error may surface. */
-		}
 		check_after(dir, &o);
 		tu_rmrf(dir);
 	}
