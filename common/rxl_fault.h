@@ -16,11 +16,11 @@
 
 /* Site kinds; a plan may restrict itself to some of them. */
 enum rxl_fault_kind {
-	RXL_FK_OPEN = 1u << 0,      /* openat/mkdir of a file or folder */
-	RXL_FK_ALLOC = 1u << 1,     /* fallocate / ftruncate */
-	RXL_FK_WRITE = 1u << 2,     /* a batch write completion (io_uring) */
-	RXL_FK_SYNC = 1u << 3,      /* fdatasync completion, fsync of a folder */
-	RXL_FK_META = 1u << 4,      /* rename/unlink/mmap */
+	RXL_FK_OPEN = 1u << 0,	/* openat/mkdir of a file or folder */
+	RXL_FK_ALLOC = 1u << 1, /* fallocate / ftruncate */
+	RXL_FK_WRITE = 1u << 2, /* a batch write completion (io_uring) */
+	RXL_FK_SYNC = 1u << 3,	/* fdatasync completion, fsync of a folder */
+	RXL_FK_META = 1u << 4,	/* rename/unlink/mmap */
 	RXL_FK_ALL = 0xffu,
 };
 
@@ -28,10 +28,10 @@ enum rxl_fault_kind {
 #define RXL_FAULT_SHORT 1
 
 struct rxl_fault_plan {
-	uint32_t kinds;      /* mask of enum rxl_fault_kind */
-	uint64_t nth;        /* 1-based hit number that fails; 0 disarms */
-	bool persistent;     /* fail every hit from nth on */
-	int err;             /* -errno to inject, or RXL_FAULT_SHORT */
+	uint32_t kinds;	 /* mask of enum rxl_fault_kind */
+	uint64_t nth;	 /* 1-based hit number that fails; 0 disarms */
+	bool persistent; /* fail every hit from nth on */
+	int err;	 /* -errno to inject, or RXL_FAULT_SHORT */
 };
 
 #ifdef RXL_FAULT_INJECTION

@@ -187,8 +187,8 @@ static int open_partitions(struct producer *pr, struct rxlog *rx, int only)
 
 /* A topic that a live rxlogd owns: <data>/__rxlogd/<topic> holds
  * "format=F addr=A port=P pid=N". Returns true and fills the fields. */
-static bool rxlogd_owner(const char *data, const char *topic, char *fmt, size_t fmtlen,
-			 char *addr, size_t addrlen, unsigned *port, long *pid)
+static bool rxlogd_owner(const char *data, const char *topic, char *fmt, size_t fmtlen, char *addr,
+			 size_t addrlen, unsigned *port, long *pid)
 {
 	char path[4200], f[32], a[64];
 	FILE *fp;
@@ -208,9 +208,8 @@ static bool rxlogd_owner(const char *data, const char *topic, char *fmt, size_t 
 }
 
 /* Send stdin's lines to rxlogd as datagrams of its listener's format. */
-static int produce_via_rxlogd(const char *cmd, const char *topic, const char *fmt,
-			      const char *addr, unsigned port, long pid, const char *key,
-			      const char *sep, int64_t ts)
+static int produce_via_rxlogd(const char *cmd, const char *topic, const char *fmt, const char *addr,
+			      unsigned port, long pid, const char *key, const char *sep, int64_t ts)
 {
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	static uint8_t dgram[1400];
@@ -260,8 +259,10 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const char *fm
 			}
 			memcpy(keys[n], k ? k : "", kl);
 			memcpy(vals[n], v, vl);
-			recs[n] = (struct rxl_record_in){.key = keys[n], .key_len = k ? (int32_t)kl : -1,
-							 .value = vals[n], .value_len = (int32_t)vl,
+			recs[n] = (struct rxl_record_in){.key = keys[n],
+							 .key_len = k ? (int32_t)kl : -1,
+							 .value = vals[n],
+							 .value_len = (int32_t)vl,
 							 .timestamp_ms = ts};
 			n++;
 			flush = n == 64 || rxl_native_encoded_len(recs, n, 0) > sizeof(dgram) - 300;
@@ -298,7 +299,8 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const char *fm
 	close(fd);
 	if (rc == CLI_OK)
 		fprintf(stderr,
-			"rxlog produce: sent %" PRIu64 " record(s) to rxlogd (pid %ld) on udp %s:%u, "
+			"rxlog produce: sent %" PRIu64
+			" record(s) to rxlogd (pid %ld) on udp %s:%u, "
 			"which owns topic %s; they are visible once it writes them\n",
 			sent, pid, addr, port, topic);
 	return rc;
@@ -403,8 +405,10 @@ int cli_produce(int argc, char **argv)
 	if (rxlogd_owner(rxlog_dir(rx), pr.topic, ofmt, sizeof(ofmt), oaddr, sizeof(oaddr), &oport,
 			 &opid)) {
 		if (have_part)
-			rc = cli_usage_err(cmd, "rxlogd (pid %ld) owns topic %s and chooses the "
-					   "partition by key; drop --partition", opid, pr.topic);
+			rc = cli_usage_err(cmd,
+					   "rxlogd (pid %ld) owns topic %s and chooses the "
+					   "partition by key; drop --partition",
+					   opid, pr.topic);
 		else if (nh && !strcmp(ofmt, "native"))
 			rc = cli_usage_err(cmd, "native datagrams carry no headers; drop --header");
 		else

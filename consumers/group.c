@@ -187,8 +187,10 @@ static int acquire(struct rxlog_group *g, uint32_t p)
 	bool have = err == 0;
 
 	if (!have && g->cfg.reset == RXLOG_RESET_ERROR) {
-		err = rxl_err_set(-ERANGE, "group %s has no committed offset for %s-%" PRIu32
-				  " and reset = error", g->group, g->topic, p);
+		err = rxl_err_set(-ERANGE,
+				  "group %s has no committed offset for %s-%" PRIu32
+				  " and reset = error",
+				  g->group, g->topic, p);
 		goto fail;
 	}
 	if (!have)
@@ -198,7 +200,8 @@ static int acquire(struct rxlog_group *g, uint32_t p)
 		if (g->cfg.reset == RXLOG_RESET_ERROR) {
 			err = rxl_err_set(-ERANGE,
 					  "group %s: committed offset %" PRIu64 " of %s-%" PRIu32
-					  " is below the log start %" PRIu64 " (removed by retention) "
+					  " is below the log start %" PRIu64
+					  " (removed by retention) "
 					  "and reset = error; reset the group (rxlog groups reset)",
 					  g->group, start, g->topic, p, o.log_start);
 			goto fail;
@@ -338,8 +341,10 @@ int rxlog_group_join(struct rxlog *rx, const struct rxlog_group_config *cfg,
 		}
 	}
 	if (!locked) {
-		err = rxl_err_set(-EBUSY, "group %s: member id \"%s\" is in use by a live member; "
-				  "choose another", g->group, g->member);
+		err = rxl_err_set(-EBUSY,
+				  "group %s: member id \"%s\" is in use by a live member; "
+				  "choose another",
+				  g->group, g->member);
 		goto free_parts;
 	}
 	err = rebalance(g);
@@ -396,7 +401,8 @@ static int deliver(struct rxlog_group *g, uint32_t p, const struct rxl_record *r
 
 int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_ms)
 {
-	uint64_t deadline = timeout_ms >= 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000 : UINT64_MAX;
+	uint64_t deadline =
+		timeout_ms >= 0 ? mono_ns() + (uint64_t)timeout_ms * 1000000 : UINT64_MAX;
 	struct rxl_record rec;
 	int err;
 
@@ -446,7 +452,8 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
 				rxl_reader_offsets(pt->r, &o);
 				if (g->cfg.reset == RXLOG_RESET_ERROR)
 					return n;
-				uint64_t to = g->cfg.reset == RXLOG_RESET_LATEST ? o.hwm : o.log_start;
+				uint64_t to =
+					g->cfg.reset == RXLOG_RESET_LATEST ? o.hwm : o.log_start;
 
 				g->st.reset_lost += to > pt->settled ? to - pt->settled : 0;
 				pt->settled = to;
@@ -475,7 +482,8 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
 			if (err == -EINTR)
 				return err;
 		} else {
-			struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+			struct timespec ts = {(time_t)(left / 1000000000ull),
+					      (long)(left % 1000000000ull)};
 
 			nanosleep(&ts, NULL); /* nothing owned: wait for a rebalance */
 		}
@@ -516,17 +524,22 @@ static int dead_letter(struct rxlog_group *g, const struct rxlog_msg *msg, const
 	if (!reason)
 		reason = "rejected";
 	const char *kv[6][2] = {{"dlq.topic", g->topic}, {"dlq.partition", part},
-				{"dlq.offset", off},     {"dlq.attempts", att},
-				{"dlq.reason", reason},  {"dlq.time", when}};
+				{"dlq.offset", off},	 {"dlq.attempts", att},
+				{"dlq.reason", reason},	 {"dlq.time", when}};
 
 	for (int i = 0; i < 6; i++)
-		h[nh++] = (struct rxl_header){.key = kv[i][0], .key_len = (int32_t)strlen(kv[i][0]),
+		h[nh++] = (struct rxl_header){.key = kv[i][0],
+					      .key_len = (int32_t)strlen(kv[i][0]),
 					      .value = kv[i][1],
 					      .value_len = (int32_t)strlen(kv[i][1])};
 	struct rxl_record_in in = {
-		.key = msg->rec.key, .key_len = msg->rec.key_len,
-		.value = msg->rec.value, .value_len = msg->rec.value_len,
-		.timestamp_ms = msg->rec.timestamp_ms, .headers = h, .n_headers = nh,
+		.key = msg->rec.key,
+		.key_len = msg->rec.key_len,
+		.value = msg->rec.value,
+		.value_len = msg->rec.value_len,
+		.timestamp_ms = msg->rec.timestamp_ms,
+		.headers = h,
+		.n_headers = nh,
 	};
 	int n = rxl_log_append_burst(pt->dlq, &in, 1, NULL, NULL);
 
@@ -536,8 +549,8 @@ static int dead_letter(struct rxlog_group *g, const struct rxlog_msg *msg, const
 	return rxl_log_sync(pt->dlq);
 }
 
-int rxlog_group_settle(struct rxlog_group *g, const struct rxlog_msg *msg,
-		       enum rxlog_verdict v, const char *reason)
+int rxlog_group_settle(struct rxlog_group *g, const struct rxlog_msg *msg, enum rxlog_verdict v,
+		       const char *reason)
 {
 	struct part *pt = &g->parts[msg->partition];
 	int err;
@@ -557,8 +570,8 @@ int rxlog_group_settle(struct rxlog_group *g, const struct rxlog_msg *msg,
 		return 0;
 	}
 	if (v != RXLOG_ACK) {
-		err = dead_letter(g, msg, v == RXLOG_RETRY ? (reason ? reason : "max attempts")
-							     : reason);
+		err = dead_letter(g, msg,
+				  v == RXLOG_RETRY ? (reason ? reason : "max attempts") : reason);
 		if (err) {
 			/* Not settled: deliver it again (same attempt) later. */
 			g->retry_pending = true;

@@ -26,7 +26,8 @@ int rxlog_open(const char *dir, struct rxlog **out)
 	if (!dir)
 		dir = getenv("RXLOG_DATA");
 	if (!dir || !*dir)
-		return rxl_err_set(-EINVAL, "no data directory: pass one (--data DIR) or set RXLOG_DATA");
+		return rxl_err_set(-EINVAL,
+				   "no data directory: pass one (--data DIR) or set RXLOG_DATA");
 	rx = calloc(1, sizeof(*rx));
 	if (!rx)
 		return -ENOMEM;
@@ -61,8 +62,9 @@ int rxlog_check_name(const char *what, const char *name)
 {
 	size_t l = name ? strlen(name) : 0;
 
-	if (l == 0 || l > 200 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					      "0123456789._-") != l ||
+	if (l == 0 || l > 200 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") != l ||
 	    !strcmp(name, ".") || !strcmp(name, ".."))
 		return rxl_err_set(-EINVAL, "%s \"%s\": use 1 to 200 of A-Z a-z 0-9 . _ -", what,
 				   name ? name : "");
@@ -174,8 +176,8 @@ int rxlog_reader_open(struct rxlog *rx, const char *topic, uint32_t partition,
 		return err;
 	err = rxl_reader_open(path, out);
 	if (err == -ENOENT)
-		return rxl_err_set(-ENOENT, "unknown topic or partition: %s-%" PRIu32 " in %s", topic,
-				   partition, rx->dir);
+		return rxl_err_set(-ENOENT, "unknown topic or partition: %s-%" PRIu32 " in %s",
+				   topic, partition, rx->dir);
 	return err;
 }
 
@@ -231,8 +233,8 @@ static void hook(int step)
 		rxlog_test_commit_hook(step);
 }
 
-int rxlog_offset_commit(struct rxlog *rx, const char *group, const char *topic,
-			uint32_t partition, uint64_t next)
+int rxlog_offset_commit(struct rxlog *rx, const char *group, const char *topic, uint32_t partition,
+			uint64_t next)
 {
 	char dir[4200], name[600], tmp[620], path[4900];
 	uint8_t b[OFF_LEN] = {0};
@@ -290,8 +292,8 @@ fail:
 	return rxl_err_set(err, "committing offset %s: %s", path, strerror(-err));
 }
 
-int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic,
-		       uint32_t partition, uint64_t *next)
+int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic, uint32_t partition,
+		       uint64_t *next)
 {
 	char path[4600];
 	uint8_t b[OFF_LEN];
@@ -304,7 +306,8 @@ int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic,
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : rxl_err_set(-errno, "%s: %s", path, strerror(errno));
+		return errno == ENOENT ? -ENOENT
+				       : rxl_err_set(-errno, "%s: %s", path, strerror(errno));
 	ssize_t n = pread(fd, b, sizeof(b), 0);
 
 	close(fd);

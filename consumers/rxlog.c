@@ -79,11 +79,12 @@ static int verify_one(const char *data, const char *name, bool repair)
 		fprintf(stderr, "rxlog verify: %s\n", rxl_err_msg());
 		return 1;
 	}
-	printf("%s: %" PRIu64 " segment(s), %" PRIu64 " batches, offsets [%" PRIu64 ", %" PRIu64 ")",
+	printf("%s: %" PRIu64 " segment(s), %" PRIu64 " batches, offsets [%" PRIu64 ", %" PRIu64
+	       ")",
 	       name, rep.segments, rep.batches_scanned, rep.log_start, rep.end_offset);
 	if (rep.corrupt)
-		printf(", invalid batch in segment %020" PRIu64 " at byte %" PRIu64 " (offset %" PRIu64
-		       ")%s",
+		printf(", invalid batch in segment %020" PRIu64 " at byte %" PRIu64
+		       " (offset %" PRIu64 ")%s",
 		       rep.corrupt_segment, rep.corrupt_position, rep.corrupt_offset,
 		       repair ? ": cut there" : "");
 	if (rep.indexes_rebuilt)
@@ -114,7 +115,8 @@ static int cmd_verify(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "rxlog verify: unknown option %s (see rxlog --help)\n", argv[i]);
+			fprintf(stderr, "rxlog verify: unknown option %s (see rxlog --help)\n",
+				argv[i]);
 			return 2;
 		} else {
 			first = i;
@@ -185,13 +187,15 @@ static int cmd_dump(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "rxlog dump: unknown option %s (see rxlog --help)\n", argv[i]);
+			fprintf(stderr, "rxlog dump: unknown option %s (see rxlog --help)\n",
+				argv[i]);
 			return 2;
 		} else
 			path = argv[i];
 	}
 	if (!path) {
-		fprintf(stderr, "rxlog dump: name a segment file, e.g. data/t-0/00000000000000000000.log\n");
+		fprintf(stderr, "rxlog dump: name a segment file, e.g. "
+				"data/t-0/00000000000000000000.log\n");
 		return 2;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -216,7 +220,8 @@ static int cmd_dump(int argc, char **argv)
 	while (pos < size) {
 		struct rxl_batch_hdr h;
 		enum rxl_batch_fault why;
-		uint32_t len = rxl_batch_check(m + pos, size - pos, UINT64_MAX, UINT32_MAX, &h, &why);
+		uint32_t len =
+			rxl_batch_check(m + pos, size - pos, UINT64_MAX, UINT32_MAX, &h, &why);
 
 		if (!len) {
 			bool zeros = true;
@@ -224,8 +229,8 @@ static int cmd_dump(int argc, char **argv)
 			for (size_t i = pos; i < size && zeros; i++)
 				zeros = m[i] == 0;
 			if (zeros) {
-				printf("%zu zero bytes of preallocation at position %zu\n", size - pos,
-				       pos);
+				printf("%zu zero bytes of preallocation at position %zu\n",
+				       size - pos, pos);
 			} else {
 				printf("invalid batch at position %zu: %s\n", pos,
 				       rxl_batch_fault_str(why));
@@ -252,8 +257,9 @@ static int cmd_dump(int argc, char **argv)
 					rc = 1;
 					break;
 				}
-				printf("| offset: %" PRIu64 " CreateTime: %" PRId64 " keySize: %" PRId32
-				       " valueSize: %" PRId32 " sequence: %" PRId32 " headers: %" PRIu32,
+				printf("| offset: %" PRIu64 " CreateTime: %" PRId64
+				       " keySize: %" PRId32 " valueSize: %" PRId32
+				       " sequence: %" PRId32 " headers: %" PRIu32,
 				       r.offset, r.timestamp_ms, r.key_len, r.value_len, r.sequence,
 				       r.n_headers);
 				print_bytes("key", r.key, r.key_len);
@@ -272,9 +278,9 @@ static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
 } commands[] = {
-	{"topics", cli_topics},   {"cat", cli_cat},         {"produce", cli_produce},
-	{"groups", cli_groups},   {"consume", cli_consume}, {"dlq", cli_dlq},
-	{"verify", cmd_verify},   {"dump", cmd_dump},
+	{"topics", cli_topics}, {"cat", cli_cat},	  {"produce", cli_produce},
+	{"groups", cli_groups}, {"consume", cli_consume}, {"dlq", cli_dlq},
+	{"verify", cmd_verify}, {"dump", cmd_dump},
 };
 
 int main(int argc, char **argv)

@@ -93,11 +93,24 @@ int rxl_cfg_parse_size(const char *s, int64_t *out)
 	}
 	if (*u) {
 		switch (*u) {
-		case 'k': case 'K': mul = 1ull << 10; break;
-		case 'm': case 'M': mul = 1ull << 20; break;
-		case 'g': case 'G': mul = 1ull << 30; break;
-		case 't': case 'T': mul = 1ull << 40; break;
-		default: return -EINVAL;
+		case 'k':
+		case 'K':
+			mul = 1ull << 10;
+			break;
+		case 'm':
+		case 'M':
+			mul = 1ull << 20;
+			break;
+		case 'g':
+		case 'G':
+			mul = 1ull << 30;
+			break;
+		case 't':
+		case 'T':
+			mul = 1ull << 40;
+			break;
+		default:
+			return -EINVAL;
 		}
 		u++;
 		if (*u == 'i' || *u == 'I')
@@ -145,8 +158,9 @@ static int parse_u32(const char *what, const char *v, uint32_t lo, uint32_t hi, 
 	unsigned long n = strtoul(v, &end, 10);
 
 	if (end == v || *end || errno || v[0] == '-' || n < lo || n > hi)
-		return rxl_err_set(-EINVAL, "%s = \"%s\": must be a whole number from %" PRIu32
-				   " to %" PRIu32, what, v, lo, hi);
+		return rxl_err_set(
+			-EINVAL, "%s = \"%s\": must be a whole number from %" PRIu32 " to %" PRIu32,
+			what, v, lo, hi);
 	*out = (uint32_t)n;
 	return 0;
 }
@@ -245,19 +259,23 @@ static int listener_set(struct rxl_cfg_listener *l, const char *k, const char *v
 	}
 	if (!strcmp(k, "retention") || !strcmp(k, "retention_ms") || !strcmp(k, "segment_ms")) {
 		if (rxl_cfg_parse_duration_ms(v, &n))
-			return rxl_err_set(-EINVAL,
-					   "%s = \"%s\": must be a duration like 500ms, 30s, 12h, 7d "
-					   "(or -1)", what, v);
+			return rxl_err_set(
+				-EINVAL,
+				"%s = \"%s\": must be a duration like 500ms, 30s, 12h, 7d "
+				"(or -1)",
+				what, v);
 		if (!strcmp(k, "segment_ms"))
 			l->log.segment_ms = n < 0 ? 0 : n;
 		else
 			l->log.retention_ms = n;
 		return 0;
 	}
-	return rxl_err_set(-EINVAL,
-			   "%s: unknown listener setting (valid: format, topic, partitions, key, "
-			   "durability, flush_ms, linger_us, segment_bytes, segment_ms, batch_bytes, "
-			   "retention_bytes, retention, max_event_bytes)", what);
+	return rxl_err_set(
+		-EINVAL,
+		"%s: unknown listener setting (valid: format, topic, partitions, key, "
+		"durability, flush_ms, linger_us, segment_bytes, segment_ms, batch_bytes, "
+		"retention_bytes, retention, max_event_bytes)",
+		what);
 }
 
 int rxl_cfg_parse_listen(const char *spec, struct rxl_cfg_listener *l)
@@ -275,7 +293,8 @@ int rxl_cfg_parse_listen(const char *spec, struct rxl_cfg_listener *l)
 	if (!slash)
 		return rxl_err_set(-EINVAL,
 				   "--listen \"%s\": expected PORT/FORMAT[:key=value,...], e.g. "
-				   "5514/syslog:topic=syslog,partitions=4", spec);
+				   "5514/syslog:topic=syslog,partitions=4",
+				   spec);
 	*slash = '\0';
 	err = parse_u32("--listen port", buf, 1, 65535, &port);
 	if (err)
@@ -341,14 +360,17 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 	}
 	if (!strcmp(name, "port")) {
 		if (c->n_ports == RXL_CFG_MAX_PORTS || !v[0] || strlen(v) >= sizeof(c->ports[0]))
-			return rxl_err_set(-EINVAL, "port = \"%s\": at most %d ports of up to 255 "
-					   "characters", v, RXL_CFG_MAX_PORTS);
+			return rxl_err_set(-EINVAL,
+					   "port = \"%s\": at most %d ports of up to 255 "
+					   "characters",
+					   v, RXL_CFG_MAX_PORTS);
 		snprintf(c->ports[c->n_ports++], sizeof(c->ports[0]), "%s", v);
 		return 0;
 	}
 	if (!strcmp(name, "addr")) {
 		if (c->n_addrs == RXL_CFG_MAX_ADDRS)
-			return rxl_err_set(-EINVAL, "addr: at most %d addresses", RXL_CFG_MAX_ADDRS);
+			return rxl_err_set(-EINVAL, "addr: at most %d addresses",
+					   RXL_CFG_MAX_ADDRS);
 		err = parse_addr(v, &c->addrs[c->n_addrs]);
 		c->n_addrs += !err;
 		return err;
@@ -373,11 +395,12 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		return 0;
 	}
 	if (!strcmp(name, "prometheus")) {
-		if (strlen(v) >= sizeof(c->prometheus) ||
-		    (strcmp(v, "off") && !strrchr(v, ':')))
-			return rxl_err_set(-EINVAL,
-					   "prometheus = \"%s\": must be ADDR:PORT (e.g. 127.0.0.1:9108) "
-					   "or off", v);
+		if (strlen(v) >= sizeof(c->prometheus) || (strcmp(v, "off") && !strrchr(v, ':')))
+			return rxl_err_set(
+				-EINVAL,
+				"prometheus = \"%s\": must be ADDR:PORT (e.g. 127.0.0.1:9108) "
+				"or off",
+				v);
 		snprintf(c->prometheus, sizeof(c->prometheus), "%s", v);
 		return 0;
 	}
@@ -387,7 +410,8 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 	if (!strcmp(name, "ring_size") || !strcmp(name, "ring-size")) {
 		err = parse_u32("ring_size", v, 256, 1u << 20, &c->ring_size);
 		if (!err && (c->ring_size & (c->ring_size - 1)))
-			err = rxl_err_set(-EINVAL, "ring_size = %s: must be a power of 2 (e.g. 16384)", v);
+			err = rxl_err_set(-EINVAL,
+					  "ring_size = %s: must be a power of 2 (e.g. 16384)", v);
 		return err;
 	}
 	if (!strcmp(name, "listen")) {
@@ -426,10 +450,12 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 		else
 			err = rxl_cfg_set_flag(x->c, name, value);
 		if (err == -ENOENT)
-			err = rxl_err_set(-EINVAL,
-					  "[rxlogd] %s: unknown setting (valid: data, source, port, "
-					  "addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
-					  "prometheus, stats_interval_s, ring_size)", name);
+			err = rxl_err_set(
+				-EINVAL,
+				"[rxlogd] %s: unknown setting (valid: data, source, port, "
+				"addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
+				"prometheus, stats_interval_s, ring_size)",
+				name);
 	} else if (!strncmp(section, "listen ", 7)) {
 		uint32_t port = 0;
 
@@ -438,7 +464,8 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 			struct rxl_cfg_listener *l = listener_for(x->c, (uint16_t)port);
 
 			err = l ? listener_set(l, name, value)
-				: rxl_err_set(-EINVAL, "at most %d listeners", RXL_CFG_MAX_LISTENERS);
+				: rxl_err_set(-EINVAL, "at most %d listeners",
+					      RXL_CFG_MAX_LISTENERS);
 		}
 	} else {
 		err = rxl_err_set(-EINVAL, "[%s]: unknown section (valid: [rxlogd], [listen PORT])",
@@ -476,15 +503,15 @@ int rxl_cfg_load_file(struct rxl_cfg *c, const char *path)
 int rxl_cfg_validate(const struct rxl_cfg *c)
 {
 	if (c->n_listeners == 0)
-		return rxl_err_set(-EINVAL,
-				   "no listener: add --listen PORT/FORMAT[:topic=T,partitions=N] or "
-				   "a [listen PORT] section");
+		return rxl_err_set(
+			-EINVAL, "no listener: add --listen PORT/FORMAT[:topic=T,partitions=N] or "
+				 "a [listen PORT] section");
 	if (c->source == RXL_SRC_DPDK && c->n_ports == 0)
-		return rxl_err_set(-EINVAL,
-				   "source = dpdk needs a --port (e.g. net_af_packet0,iface=veth0)");
+		return rxl_err_set(
+			-EINVAL, "source = dpdk needs a --port (e.g. net_af_packet0,iface=veth0)");
 	if (c->source == RXL_SRC_SOCKET && c->n_ports)
 		return rxl_err_set(-EINVAL, "source = socket does not use --port; drop --port or "
-				   "use --source dpdk");
+					    "use --source dpdk");
 	if ((c->source == RXL_SRC_DPDK || (c->source == RXL_SRC_AUTO && c->n_ports)) &&
 	    c->n_addrs == 0)
 		return rxl_err_set(-EINVAL,

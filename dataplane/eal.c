@@ -119,10 +119,11 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 		p->hugepages = true;
 		why = "hugepages reserved";
 	} else if (c->hugepages == RXL_HUGE_ON) {
-		return rxl_err_set(-ENOMEM,
-				   "hugepages = on but %u 2 MiB pages could not be reserved "
-				   "(/proc/sys/vm/nr_hugepages needs root); use hugepages = auto or off",
-				   pages);
+		return rxl_err_set(
+			-ENOMEM,
+			"hugepages = on but %u 2 MiB pages could not be reserved "
+			"(/proc/sys/vm/nr_hugepages needs root); use hugepages = auto or off",
+			pages);
 	} else {
 		p->hugepages = false;
 		why = "no hugepages could be reserved";
@@ -142,10 +143,9 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	     t = strtok_r(NULL, " \t", &save))
 		if ((err = add(p, "%s", t)))
 			return err;
-	snprintf(p->summary, sizeof(p->summary),
-		 "EAL: %u lcores (%s), %s (%s), %u port(s)%s%s", p->lcores, lc,
-		 p->hugepages ? "hugepages, in-memory" : "--no-huge", why, c->n_ports,
-		 c->eal_args[0] ? ", extra: " : "", c->eal_args);
+	snprintf(p->summary, sizeof(p->summary), "EAL: %u lcores (%s), %s (%s), %u port(s)%s%s",
+		 p->lcores, lc, p->hugepages ? "hugepages, in-memory" : "--no-huge", why,
+		 c->n_ports, c->eal_args[0] ? ", extra: " : "", c->eal_args);
 	return 0;
 }
 

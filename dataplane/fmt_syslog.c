@@ -103,8 +103,8 @@ static bool to_ms(int64_t y, int m, int d, int hh, int mi, int ss, int ms, int o
 {
 	if (!valid_date(y, m, d) || hh > 23 || mi > 59 || ss > 60) /* 60: a leap second */
 		return false;
-	*out = rxl_days_from_civil(y, m, d) * MS_PER_DAY + ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 +
-	       ms - (int64_t)off_min * 60000;
+	*out = rxl_days_from_civil(y, m, d) * MS_PER_DAY +
+	       ((int64_t)hh * 3600 + mi * 60 + ss) * 1000 + ms - (int64_t)off_min * 60000;
 	return true;
 }
 

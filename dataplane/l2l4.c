@@ -28,8 +28,8 @@
 #define IPV6_HDR_LEN 40
 #define IPV6_FRAG_HDR_LEN 8
 #define UDP_HDR_LEN 8
-#define ARP_LEN 28          /* Ethernet/IPv4 ARP body */
-#define NS_MIN_LEN 24       /* ICMPv6 header (4) + reserved (4) + target (16) */
+#define ARP_LEN 28    /* Ethernet/IPv4 ARP body */
+#define NS_MIN_LEN 24 /* ICMPv6 header (4) + reserved (4) + target (16) */
 #define ICMP6_TYPE_NS 135
 #define NDP_OPT_SLLA 1
 

@@ -180,7 +180,8 @@ int rxl_rx_socket_loop(void *arg)
 			struct rxl_listener_rt *L = &dp->lst[l];
 
 			if (have < RXL_RX_BURST) {
-				if (rte_pktmbuf_alloc_bulk(dp->pool, m + have, RXL_RX_BURST - have)) {
+				if (rte_pktmbuf_alloc_bulk(dp->pool, m + have,
+							   RXL_RX_BURST - have)) {
 					BUMP(s->nombuf, 1);
 					continue;
 				}
@@ -189,10 +190,12 @@ int rxl_rx_socket_loop(void *arg)
 			for (uint32_t k = 0; k < RXL_RX_BURST; k++) {
 				iov[k].iov_base = rte_pktmbuf_mtod(m[k], void *);
 				iov[k].iov_len = dp->mbuf_data;
-				msgs[k].msg_hdr = (struct msghdr){
-					.msg_name = &src[k], .msg_namelen = sizeof(src[k]),
-					.msg_iov = &iov[k], .msg_iovlen = 1,
-					.msg_control = ctl[k], .msg_controllen = sizeof(ctl[k])};
+				msgs[k].msg_hdr = (struct msghdr){.msg_name = &src[k],
+								  .msg_namelen = sizeof(src[k]),
+								  .msg_iov = &iov[k],
+								  .msg_iovlen = 1,
+								  .msg_control = ctl[k],
+								  .msg_controllen = sizeof(ctl[k])};
 			}
 			int n = recvmmsg(L->fd[i], msgs, RXL_RX_BURST, MSG_DONTWAIT, NULL);
 
@@ -207,7 +210,8 @@ int rxl_rx_socket_loop(void *arg)
 				/* Kernel drops on this socket (SO_RXQ_OVFL, cumulative). */
 				for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[k].msg_hdr); c;
 				     c = CMSG_NXTHDR(&msgs[k].msg_hdr, c)) {
-					if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
+					if (c->cmsg_level == SOL_SOCKET &&
+					    c->cmsg_type == SO_RXQ_OVFL) {
 						uint32_t v;
 
 						memcpy(&v, CMSG_DATA(c), sizeof(v));
@@ -227,8 +231,10 @@ int rxl_rx_socket_loop(void *arg)
 				mb->pkt_len = len;
 				struct rxl_fmt_in *in = rte_mbuf_to_priv(mb); /* D2 */
 
-				*in = (struct rxl_fmt_in){.data = rte_pktmbuf_mtod(mb, const uint8_t *),
-							  .len = len, .recv_ms = now};
+				*in = (struct rxl_fmt_in){
+					.data = rte_pktmbuf_mtod(mb, const uint8_t *),
+					.len = len,
+					.recv_ms = now};
 				if (src[k].ss_family == AF_INET) {
 					in->src_family = AF_INET;
 					memcpy(in->src_addr,
@@ -274,14 +280,14 @@ static bool arp_reply(struct rxl_dp *dp, uint32_t q, struct rte_mbuf *mb,
 
 	memcpy(sha, arp + 8, 6);
 	memcpy(spa, arp + 14, 4);
-	memcpy(f, f + 6, 6);            /* Ethernet dst = the asker */
-	memcpy(f + 6, dp->mac, 6);      /* Ethernet src = us */
-	arp[6] = 0;                     /* oper = 2, reply */
+	memcpy(f, f + 6, 6);	   /* Ethernet dst = the asker */
+	memcpy(f + 6, dp->mac, 6); /* Ethernet src = us */
+	arp[6] = 0;		   /* oper = 2, reply */
 	arp[7] = 2;
-	memcpy(arp + 18, sha, 6);       /* tha = asker's MAC */
-	memcpy(arp + 8, dp->mac, 6);    /* sha = our MAC */
+	memcpy(arp + 18, sha, 6);	 /* tha = asker's MAC */
+	memcpy(arp + 8, dp->mac, 6);	 /* sha = our MAC */
 	memcpy(arp + 14, pkt->dst.b, 4); /* spa = the address asked for */
-	memcpy(arp + 24, spa, 4);       /* tpa = asker's IP */
+	memcpy(arp + 24, spa, 4);	 /* tpa = asker's IP */
 	return rte_eth_tx_burst(dp->port, (uint16_t)q, &mb, 1) == 1;
 }
 
@@ -392,9 +398,8 @@ int rxl_rx_port_loop(void *arg)
 	static _Thread_local struct rx_ctx x;
 	/* IP reassembly (rte_ip_frag): a table per rx lcore, 2 s to complete. */
 	struct rte_ip_frag_death_row dr = {0};
-	struct rte_ip_frag_tbl *frags = rte_ip_frag_table_create(1024, 8, 8192,
-								 rte_get_tsc_hz() * 2,
-								 (int)rte_socket_id());
+	struct rte_ip_frag_tbl *frags =
+		rte_ip_frag_table_create(1024, 8, 8192, rte_get_tsc_hz() * 2, (int)rte_socket_id());
 
 	if (!frags || rx_ctx_init(&x, dp, i))
 		return -ENOMEM;
@@ -450,8 +455,9 @@ int rxl_rx_port_loop(void *arg)
 				rte_pktmbuf_free(mb);
 				continue;
 			}
-			uint8_t l = dp->cfg->n_addrs && !our_addr(dp, &pkt.dst) ? 0
-				    : dp->port_listener[pkt.dst_port];
+			uint8_t l = dp->cfg->n_addrs && !our_addr(dp, &pkt.dst)
+					    ? 0
+					    : dp->port_listener[pkt.dst_port];
 
 			if (!l) {
 				BUMP(s->not_ours, 1);
@@ -462,10 +468,11 @@ int rxl_rx_port_loop(void *arg)
 			BUMP(s->bytes, pkt.payload_len);
 			struct rxl_fmt_in *in = rte_mbuf_to_priv(mb); /* D2 */
 
-			*in = (struct rxl_fmt_in){.data = pkt.payload, .len = pkt.payload_len,
-						  .recv_ms = now,
-						  .src_family = pkt.src.family == RXL_AF_IPV4 ? AF_INET
-											   : AF_INET6};
+			*in = (struct rxl_fmt_in){
+				.data = pkt.payload,
+				.len = pkt.payload_len,
+				.recv_ms = now,
+				.src_family = pkt.src.family == RXL_AF_IPV4 ? AF_INET : AF_INET6};
 			memcpy(in->src_addr, pkt.src.b, 16);
 			deliver(&x, &dp->lst[l - 1], mb);
 		}
@@ -485,8 +492,8 @@ int rxl_rx_port_loop(void *arg)
  * 4 partitions at 400k events/s, 40% of events dropped at the rings with
  * producer batches, none without). Duplicates are already dropped at
  * ingest by the rx lcores' windows. */
-static void append_run(struct rxl_dp *dp, struct rxl_wr_stats *s, struct rxl_desc *d,
-		       uint32_t run, struct rxl_record_in *recs)
+static void append_run(struct rxl_dp *dp, struct rxl_wr_stats *s, struct rxl_desc *d, uint32_t run,
+		       struct rxl_record_in *recs)
 {
 	struct rxl_log *log = dp->parts[d[0].part].log;
 	uint32_t done = 0, stored = 0;
@@ -538,8 +545,8 @@ int rxl_writer_loop(void *arg)
 		uint32_t got = 0;
 
 		for (uint32_t i = 0; i < dp->n_rx; i++) {
-			uint32_t n = rte_ring_dequeue_burst_elem(dp->rings[i][w], d,
-								 sizeof(struct rxl_desc), 256, NULL);
+			uint32_t n = rte_ring_dequeue_burst_elem(
+				dp->rings[i][w], d, sizeof(struct rxl_desc), 256, NULL);
 
 			got += n;
 			if (!n)

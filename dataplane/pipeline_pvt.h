@@ -50,14 +50,14 @@ struct rxl_rx_stats {
 	RXL_ALIGN_CL _Atomic uint64_t datagrams;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t events;
-	_Atomic uint64_t ring_full;       /* events dropped: ring to a writer full */
-	_Atomic uint64_t kernel_drops;    /* socket source: SO_RXQ_OVFL */
-	_Atomic uint64_t too_large;       /* datagrams larger than an mbuf */
-	_Atomic uint64_t nombuf;          /* receive skipped: no mbuf */
-	_Atomic uint64_t duplicates;      /* native events dropped by the dedupe window */
-	_Atomic uint64_t gaps;            /* native sequences skipped (lost upstream) */
-	_Atomic uint64_t not_ours;        /* port source: UDP to another address or port */
-	_Atomic uint64_t reassembled;     /* port source: datagrams rebuilt from fragments */
+	_Atomic uint64_t ring_full;    /* events dropped: ring to a writer full */
+	_Atomic uint64_t kernel_drops; /* socket source: SO_RXQ_OVFL */
+	_Atomic uint64_t too_large;    /* datagrams larger than an mbuf */
+	_Atomic uint64_t nombuf;       /* receive skipped: no mbuf */
+	_Atomic uint64_t duplicates;   /* native events dropped by the dedupe window */
+	_Atomic uint64_t gaps;	       /* native sequences skipped (lost upstream) */
+	_Atomic uint64_t not_ours;     /* port source: UDP to another address or port */
+	_Atomic uint64_t reassembled;  /* port source: datagrams rebuilt from fragments */
 	_Atomic uint64_t fmt[RXL_FMT_REASON_COUNT];
 	_Atomic uint64_t l2[RXL_L2L4_RESULT_COUNT]; /* port source: frames by L2-L4 result */
 };
@@ -65,11 +65,11 @@ struct rxl_rx_stats {
 struct rxl_wr_stats {
 	RXL_ALIGN_CL _Atomic uint64_t records;
 	_Atomic uint64_t bytes;
-	_Atomic uint64_t log_drops;       /* refused by the log (too large, disk full, failed) */
+	_Atomic uint64_t log_drops; /* refused by the log (too large, disk full, failed) */
 };
 
 struct rxl_partition {
-	struct rxl_log *log;     /* owned by writer lcore `writer` (D3) */
+	struct rxl_log *log; /* owned by writer lcore `writer` (D3) */
 	uint32_t listener, index, writer;
 };
 
@@ -77,7 +77,7 @@ struct rxl_listener_rt {
 	const struct rxl_cfg_listener *cfg;
 	struct rxl_fmt_config fmt;
 	uint32_t first_part;
-	int fd[RXL_MAX_RX];      /* socket source: one SO_REUSEPORT socket per rx lcore */
+	int fd[RXL_MAX_RX]; /* socket source: one SO_REUSEPORT socket per rx lcore */
 };
 
 struct rxl_dp {
@@ -89,14 +89,14 @@ struct rxl_dp {
 	uint32_t n_parts;
 	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
 	struct rte_mempool *pool;
-	struct rte_mempool *jumbo; /* port source: whole reassembled datagrams */
-	uint32_t mbuf_data;      /* bytes of payload an mbuf holds */
-	uint16_t port;           /* port source: the DPDK port */
-	uint8_t mac[6];          /* its MAC, for ARP replies */
-	unsigned l2l4_flags;     /* RXL_L2L4_VERIFY_* */
-	uint8_t port_listener[65536]; /* UDP port -> listener index + 1 (0: none) */
+	struct rte_mempool *jumbo;	  /* port source: whole reassembled datagrams */
+	uint32_t mbuf_data;		  /* bytes of payload an mbuf holds */
+	uint16_t port;			  /* port source: the DPDK port */
+	uint8_t mac[6];			  /* its MAC, for ARP replies */
+	unsigned l2l4_flags;		  /* RXL_L2L4_VERIFY_* */
+	uint8_t port_listener[65536];	  /* UDP port -> listener index + 1 (0: none) */
 	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
-	_Atomic int stop_wr;              /* S2: release by main after every rx lcore returned */
+	_Atomic int stop_wr;		  /* S2: release by main after every rx lcore returned */
 	struct rxl_rx_stats rx[RXL_MAX_RX];
 	struct rxl_wr_stats wr[RXL_MAX_WR];
 };

@@ -46,7 +46,12 @@
 #define RXL_CFG_TOPIC_MAX 200
 
 enum rxl_cfg_source { RXL_SRC_AUTO = 0, RXL_SRC_DPDK, RXL_SRC_SOCKET };
-enum rxl_cfg_format { RXL_CFG_FMT_NATIVE = 0, RXL_CFG_FMT_SYSLOG, RXL_CFG_FMT_LINES, RXL_CFG_FMT_RAW };
+enum rxl_cfg_format {
+	RXL_CFG_FMT_NATIVE = 0,
+	RXL_CFG_FMT_SYSLOG,
+	RXL_CFG_FMT_LINES,
+	RXL_CFG_FMT_RAW
+};
 enum rxl_cfg_key { RXL_KEY_DEFAULT = 0, RXL_KEY_HOST, RXL_KEY_APP, RXL_KEY_SOURCE, RXL_KEY_NONE };
 enum rxl_cfg_huge { RXL_HUGE_AUTO = 0, RXL_HUGE_ON, RXL_HUGE_OFF };
 

@@ -28,11 +28,11 @@
 struct rxl_eal_plan {
 	int argc;
 	char *argv[RXL_EAL_MAX_ARGS + 1];
-	char store[8192];    /* the strings argv points into */
+	char store[8192]; /* the strings argv points into */
 	size_t used;
-	bool hugepages;      /* true: --in-memory on hugepages; false: --no-huge */
-	uint32_t lcores;     /* main + rx + writers */
-	char summary[2048];  /* the start-up line: what was chosen and why */
+	bool hugepages;	    /* true: --in-memory on hugepages; false: --no-huge */
+	uint32_t lcores;    /* main + rx + writers */
+	char summary[2048]; /* the start-up line: what was chosen and why */
 };
 
 /**

@@ -43,10 +43,10 @@ enum rxl_fmt_kind {
 enum rxl_fmt_key {
 	RXL_FMT_KEY_DEFAULT = 0, /* native: the event's key; syslog: host, else app, else source
 				  * address; lines, raw: none */
-	RXL_FMT_KEY_NONE,        /* no key (null) */
-	RXL_FMT_KEY_SRC,         /* the sender's IP address as text */
-	RXL_FMT_KEY_APP,         /* syslog only: APP-NAME / TAG, else none */
-	RXL_FMT_KEY_HOST,        /* syslog only: HOSTNAME, else none */
+	RXL_FMT_KEY_NONE,	 /* no key (null) */
+	RXL_FMT_KEY_SRC,	 /* the sender's IP address as text */
+	RXL_FMT_KEY_APP,	 /* syslog only: APP-NAME / TAG, else none */
+	RXL_FMT_KEY_HOST,	 /* syslog only: HOSTNAME, else none */
 };
 
 /*
@@ -56,29 +56,29 @@ enum rxl_fmt_key {
 enum rxl_fmt_reason {
 	RXL_FMT_OK = 0,
 	/* drops, every format */
-	RXL_FMT_EMPTY,                 /* "empty": zero-byte datagram */
-	RXL_FMT_OVERSIZE_EVENT,        /* "oversize_event": key + value > max_event_bytes */
+	RXL_FMT_EMPTY,		/* "empty": zero-byte datagram */
+	RXL_FMT_OVERSIZE_EVENT, /* "oversize_event": key + value > max_event_bytes */
 	/* drops, native (the whole datagram: all-or-nothing) */
-	RXL_FMT_NATIVE_TRUNCATED,      /* ends inside the datagram header or an event header */
-	RXL_FMT_NATIVE_BAD_MAGIC,      /* first 4 bytes are not "RXLN" */
-	RXL_FMT_NATIVE_BAD_VERSION,    /* version byte is not 1 */
-	RXL_FMT_NATIVE_BAD_FLAGS,      /* unknown flag bit or non-zero reserved field */
-	RXL_FMT_NATIVE_BAD_COUNT,      /* event count 0 */
+	RXL_FMT_NATIVE_TRUNCATED,	/* ends inside the datagram header or an event header */
+	RXL_FMT_NATIVE_BAD_MAGIC,	/* first 4 bytes are not "RXLN" */
+	RXL_FMT_NATIVE_BAD_VERSION,	/* version byte is not 1 */
+	RXL_FMT_NATIVE_BAD_FLAGS,	/* unknown flag bit or non-zero reserved field */
+	RXL_FMT_NATIVE_BAD_COUNT,	/* event count 0 */
 	RXL_FMT_NATIVE_TOO_MANY_EVENTS, /* event count > the caller's max_events */
-	RXL_FMT_NATIVE_BAD_PRODUCER,   /* producer id < -1, epoch or base sequence out of range */
-	RXL_FMT_NATIVE_BAD_LENGTH,     /* a key or value length runs past the datagram */
-	RXL_FMT_NATIVE_BAD_TIMESTAMP,  /* negative event timestamp */
-	RXL_FMT_NATIVE_TRAILING_BYTES, /* bytes left after the last event */
+	RXL_FMT_NATIVE_BAD_PRODUCER,	/* producer id < -1, epoch or base sequence out of range */
+	RXL_FMT_NATIVE_BAD_LENGTH,	/* a key or value length runs past the datagram */
+	RXL_FMT_NATIVE_BAD_TIMESTAMP,	/* negative event timestamp */
+	RXL_FMT_NATIVE_TRAILING_BYTES,	/* bytes left after the last event */
 	/* drops, syslog */
-	RXL_FMT_SYSLOG_NO_PRI,         /* does not start with '<' (after an octet count) */
-	RXL_FMT_SYSLOG_BAD_PRI,        /* '<' not followed by 1-3 digits, value <= 191, '>' */
+	RXL_FMT_SYSLOG_NO_PRI,		/* does not start with '<' (after an octet count) */
+	RXL_FMT_SYSLOG_BAD_PRI,		/* '<' not followed by 1-3 digits, value <= 191, '>' */
 	RXL_FMT_SYSLOG_BAD_OCTET_COUNT, /* "NNN " prefix that does not equal the bytes after it */
 	/* notes, syslog (the event is kept) */
-	RXL_FMT_SYSLOG_NO_TIMESTAMP,   /* none or "-": the receive time is used */
-	RXL_FMT_SYSLOG_BAD_TIMESTAMP,  /* one that does not parse: the receive time is used */
-	RXL_FMT_SYSLOG_BAD_HEADER,     /* RFC 5424 header cut short or a field too long */
+	RXL_FMT_SYSLOG_NO_TIMESTAMP,  /* none or "-": the receive time is used */
+	RXL_FMT_SYSLOG_BAD_TIMESTAMP, /* one that does not parse: the receive time is used */
+	RXL_FMT_SYSLOG_BAD_HEADER,    /* RFC 5424 header cut short or a field too long */
 	/* notes, lines */
-	RXL_FMT_LINES_EMPTY_LINE,      /* an empty line was skipped (no bytes lost) */
+	RXL_FMT_LINES_EMPTY_LINE, /* an empty line was skipped (no bytes lost) */
 	RXL_FMT_REASON_COUNT,
 };
 
@@ -91,7 +91,7 @@ struct rxl_fmt_counters {
 struct rxl_fmt_config {
 	enum rxl_fmt_kind kind;
 	enum rxl_fmt_key key;
-	uint32_t max_event_bytes;   /* key + value above this: oversize_event; 0 = no limit */
+	uint32_t max_event_bytes;	/* key + value above this: oversize_event; 0 = no limit */
 	int32_t rfc3164_utc_offset_min; /* syslog: the senders' local time zone (RFC 3164
 					 * timestamps carry none): UTC = local - offset */
 };
@@ -106,10 +106,10 @@ struct rxl_fmt_config {
 struct rxl_fmt_in {
 	const uint8_t *data;
 	uint32_t len;
-	int64_t recv_ms;           /* receive time, ms since the Unix epoch (UTC) */
-	int src_family;            /* AF_INET or 4 (rxl_l2l4's RXL_AF_IPV4), AF_INET6 or 6, or
-				    * 0 when unknown */
-	uint8_t src_addr[16];      /* network byte order: 4 bytes for AF_INET */
+	int64_t recv_ms;      /* receive time, ms since the Unix epoch (UTC) */
+	int src_family;	      /* AF_INET or 4 (rxl_l2l4's RXL_AF_IPV4), AF_INET6 or 6, or
+			       * 0 when unknown */
+	uint8_t src_addr[16]; /* network byte order: 4 bytes for AF_INET */
 	char src_text[RXL_FMT_SRC_TEXT_MAX]; /* written by the parser, not NUL-terminated */
 };
 
@@ -120,14 +120,14 @@ struct rxl_fmt_in {
  * it came from (never into the event itself, so events may be copied by value).
  */
 struct rxl_event {
-	const uint8_t *key;        /* NULL when key_len == -1 */
+	const uint8_t *key; /* NULL when key_len == -1 */
 	const uint8_t *value;
-	int32_t key_len;           /* -1 = null key */
-	int32_t value_len;         /* >= 0 */
-	int64_t timestamp_ms;      /* ms since the Unix epoch, UTC */
-	int64_t producer_id;       /* native: the datagram's, -1 otherwise */
-	int32_t sequence;          /* native: base + index (rxl_seq_add), -1 otherwise */
-	int16_t producer_epoch;    /* native: the datagram's, -1 otherwise */
+	int32_t key_len;	/* -1 = null key */
+	int32_t value_len;	/* >= 0 */
+	int64_t timestamp_ms;	/* ms since the Unix epoch, UTC */
+	int64_t producer_id;	/* native: the datagram's, -1 otherwise */
+	int32_t sequence;	/* native: base + index (rxl_seq_add), -1 otherwise */
+	int16_t producer_epoch; /* native: the datagram's, -1 otherwise */
 	uint16_t n_headers;
 	struct rxl_header headers[RXL_EVENT_MAX_HEADERS];
 };
@@ -250,13 +250,13 @@ uint32_t rxl_fmt_src_text(struct rxl_fmt_in *in);
 
 /* ---- native: dedupe window ---------------------------------------------------------------- */
 
-#define RXL_DEDUPE_WAYS 8       /* producers per set; a set's ids fill one cache line */
-#define RXL_DEDUPE_WINDOW 256   /* sequences remembered below the highest seen (power of 2) */
+#define RXL_DEDUPE_WAYS 8     /* producers per set; a set's ids fill one cache line */
+#define RXL_DEDUPE_WINDOW 256 /* sequences remembered below the highest seen (power of 2) */
 
 enum rxl_seq_verdict {
 	RXL_SEQ_ACCEPT = 0,   /* in order: accept */
-	RXL_SEQ_GAP,          /* accept; sequences were skipped (res.gap of them) */
-	RXL_SEQ_LATE,         /* accept; some events fill earlier holes (reordered in transit) */
+	RXL_SEQ_GAP,	      /* accept; sequences were skipped (res.gap of them) */
+	RXL_SEQ_LATE,	      /* accept; some events fill earlier holes (reordered in transit) */
 	RXL_SEQ_DUPLICATE,    /* every event was already seen (or is too old): drop them all */
 	RXL_SEQ_NEW_PRODUCER, /* first datagram of this producer (or after eviction): accept */
 	RXL_SEQ_NEW_EPOCH,    /* the producer restarted with another epoch: accept, not a gap */
@@ -265,24 +265,24 @@ enum rxl_seq_verdict {
 
 /** What one rxl_native_check_seq() did; the events are already compacted. */
 struct rxl_seq_result {
-	uint32_t accepted;    /* events kept (== the new *n) */
-	uint32_t duplicates;  /* events dropped */
-	uint32_t late;        /* kept events that filled holes */
-	uint32_t gap;         /* sequences skipped ahead by this datagram (lost unless they come) */
+	uint32_t accepted;   /* events kept (== the new *n) */
+	uint32_t duplicates; /* events dropped */
+	uint32_t late;	     /* kept events that filled holes */
+	uint32_t gap;	     /* sequences skipped ahead by this datagram (lost unless they come) */
 };
 
 /** Counters, per producer and (for the whole window) in total. */
 struct rxl_dedupe_counters {
-	uint64_t accepted;    /* events accepted */
-	uint64_t duplicates;  /* events dropped as duplicates or too old */
-	uint64_t late;        /* events accepted that filled a hole */
-	uint64_t lost;        /* sequences that left the window, an epoch or the table unseen */
+	uint64_t accepted;   /* events accepted */
+	uint64_t duplicates; /* events dropped as duplicates or too old */
+	uint64_t late;	     /* events accepted that filled a hole */
+	uint64_t lost;	     /* sequences that left the window, an epoch or the table unseen */
 };
 
 /** One producer's state. */
 struct rxl_dedupe_producer {
-	uint64_t last_used;   /* window clock at the last datagram, for LRU eviction */
-	int32_t next_seq;     /* one past the highest sequence seen (wraps with rxl_seq_add) */
+	uint64_t last_used; /* window clock at the last datagram, for LRU eviction */
+	int32_t next_seq;   /* one past the highest sequence seen (wraps with rxl_seq_add) */
 	int16_t epoch;
 	uint16_t pad;
 	struct rxl_dedupe_counters c;
@@ -291,12 +291,12 @@ struct rxl_dedupe_producer {
 
 /** The fixed-size table of producers of one rx lcore. */
 struct rxl_dedupe_window {
-	int64_t *ids;         /* n_sets * WAYS producer ids, -1 = free */
+	int64_t *ids;			  /* n_sets * WAYS producer ids, -1 = free */
 	struct rxl_dedupe_producer *prod; /* parallel to ids */
-	uint32_t n_sets;      /* power of 2 */
-	uint32_t set_shift;   /* 64 - log2(n_sets), for the multiplicative hash */
-	uint64_t clock;       /* datagrams checked */
-	uint32_t producers;   /* ids in use */
+	uint32_t n_sets;		  /* power of 2 */
+	uint32_t set_shift;		  /* 64 - log2(n_sets), for the multiplicative hash */
+	uint64_t clock;			  /* datagrams checked */
+	uint32_t producers;		  /* ids in use */
 	struct rxl_dedupe_counters total; /* survives eviction */
 	uint64_t new_producers;
 	uint64_t new_epochs;

@@ -61,15 +61,15 @@
 #include <stdint.h>
 
 #define RXL_L2L4_ETH_HDR_LEN 14
-#define RXL_L2L4_ETH_MIN_FRAME 60    /* shortest Ethernet frame without FCS */
+#define RXL_L2L4_ETH_MIN_FRAME 60 /* shortest Ethernet frame without FCS */
 #define RXL_L2L4_MAX_VLANS 2
-#define RXL_L2L4_IPV6_EXT_MAX 8      /* extension headers walked before giving up */
-#define RXL_L2L4_NS_OPT_MAX 8        /* NDP options walked in a solicitation */
+#define RXL_L2L4_IPV6_EXT_MAX 8 /* extension headers walked before giving up */
+#define RXL_L2L4_NS_OPT_MAX 8	/* NDP options walked in a solicitation */
 
 #define RXL_ETHERTYPE_IPV4 0x0800
 #define RXL_ETHERTYPE_ARP 0x0806
-#define RXL_ETHERTYPE_VLAN 0x8100    /* 802.1Q C-tag */
-#define RXL_ETHERTYPE_QINQ 0x88a8    /* 802.1ad S-tag */
+#define RXL_ETHERTYPE_VLAN 0x8100 /* 802.1Q C-tag */
+#define RXL_ETHERTYPE_QINQ 0x88a8 /* 802.1ad S-tag */
 #define RXL_ETHERTYPE_IPV6 0x86dd
 
 /* rxl_l2l4_parse() flags. Off: the field is not checked (the NIC did it). */
@@ -85,7 +85,7 @@ enum rxl_af {
 /** An IP address. IPv4 uses b[0..3] and has b[4..15] zero, so addresses compare with memcmp. */
 struct rxl_l2l4_addr {
 	uint8_t family; /* enum rxl_af */
-	uint8_t b[16];  /* network order */
+	uint8_t b[16];	/* network order */
 };
 
 /**
@@ -94,30 +94,30 @@ struct rxl_l2l4_addr {
  * The numbering is not stable; the names are.
  */
 enum rxl_l2l4_result {
-	RXL_L2L4_ACCEPT_UDP = 0,   /* a unicast UDP datagram: ports, addresses, payload */
-	RXL_L2L4_ARP,              /* an ARP request (Ethernet/IPv4): answer it if ours */
-	RXL_L2L4_NDP_NS,           /* a valid IPv6 neighbour solicitation: answer if ours */
-	RXL_L2L4_FRAGMENT,         /* an IPv4/IPv6 fragment of a UDP datagram: reassemble */
+	RXL_L2L4_ACCEPT_UDP = 0, /* a unicast UDP datagram: ports, addresses, payload */
+	RXL_L2L4_ARP,		 /* an ARP request (Ethernet/IPv4): answer it if ours */
+	RXL_L2L4_NDP_NS,	 /* a valid IPv6 neighbour solicitation: answer if ours */
+	RXL_L2L4_FRAGMENT,	 /* an IPv4/IPv6 fragment of a UDP datagram: reassemble */
 
 	RXL_L2L4_DROP_TRUNCATED_ETHERNET, /* < 14 bytes, or a VLAN tag cut short */
-	RXL_L2L4_DROP_TOO_MANY_VLANS,     /* a third VLAN tag */
+	RXL_L2L4_DROP_TOO_MANY_VLANS,	  /* a third VLAN tag */
 	RXL_L2L4_DROP_UNKNOWN_ETHERTYPE,  /* not IPv4/IPv6/ARP (802.3 lengths, LLDP, ...) */
-	RXL_L2L4_DROP_BAD_ARP,            /* not Ethernet/IPv4 ARP, short, bad sender */
-	RXL_L2L4_DROP_ARP_NOT_REQUEST,    /* ARP reply or other opcode */
-	RXL_L2L4_DROP_BAD_IPV4_HEADER,    /* short, version != 4, IHL < 5, total < IHL */
-	RXL_L2L4_DROP_IPV4_LENGTH,        /* total length beyond the frame */
-	RXL_L2L4_DROP_IPV4_CHECKSUM,      /* header checksum (RXL_L2L4_VERIFY_IPV4_CSUM) */
-	RXL_L2L4_DROP_BAD_IPV6_HEADER,    /* short, version != 6 */
-	RXL_L2L4_DROP_IPV6_LENGTH,        /* payload length beyond the frame */
-	RXL_L2L4_DROP_IPV6_EXT_HEADERS,   /* chain too long, cut, misplaced, or routing left */
+	RXL_L2L4_DROP_BAD_ARP,		  /* not Ethernet/IPv4 ARP, short, bad sender */
+	RXL_L2L4_DROP_ARP_NOT_REQUEST,	  /* ARP reply or other opcode */
+	RXL_L2L4_DROP_BAD_IPV4_HEADER,	  /* short, version != 4, IHL < 5, total < IHL */
+	RXL_L2L4_DROP_IPV4_LENGTH,	  /* total length beyond the frame */
+	RXL_L2L4_DROP_IPV4_CHECKSUM,	  /* header checksum (RXL_L2L4_VERIFY_IPV4_CSUM) */
+	RXL_L2L4_DROP_BAD_IPV6_HEADER,	  /* short, version != 6 */
+	RXL_L2L4_DROP_IPV6_LENGTH,	  /* payload length beyond the frame */
+	RXL_L2L4_DROP_IPV6_EXT_HEADERS,	  /* chain too long, cut, misplaced, or routing left */
 	RXL_L2L4_DROP_BAD_SOURCE_ADDRESS, /* P2 */
-	RXL_L2L4_DROP_NOT_UDP,            /* TCP, ICMPv4, ESP, no next header, ... (P5) */
-	RXL_L2L4_DROP_ICMP6_NOT_NS,       /* ICMPv6 other than a neighbour solicitation */
-	RXL_L2L4_DROP_BAD_NDP_NS,         /* an NS failing RFC 4861 7.1.1 */
-	RXL_L2L4_DROP_MCAST_BCAST_DST,    /* P1 */
-	RXL_L2L4_DROP_BAD_FRAGMENT,       /* empty, past 65535, or non-last not 8-aligned */
-	RXL_L2L4_DROP_UDP_LENGTH,         /* < 8, or beyond the IP payload */
-	RXL_L2L4_DROP_UDP_CHECKSUM,       /* mismatch (RXL_L2L4_VERIFY_UDP_CSUM) */
+	RXL_L2L4_DROP_NOT_UDP,		  /* TCP, ICMPv4, ESP, no next header, ... (P5) */
+	RXL_L2L4_DROP_ICMP6_NOT_NS,	  /* ICMPv6 other than a neighbour solicitation */
+	RXL_L2L4_DROP_BAD_NDP_NS,	  /* an NS failing RFC 4861 7.1.1 */
+	RXL_L2L4_DROP_MCAST_BCAST_DST,	  /* P1 */
+	RXL_L2L4_DROP_BAD_FRAGMENT,	  /* empty, past 65535, or non-last not 8-aligned */
+	RXL_L2L4_DROP_UDP_LENGTH,	  /* < 8, or beyond the IP payload */
+	RXL_L2L4_DROP_UDP_CHECKSUM,	  /* mismatch (RXL_L2L4_VERIFY_UDP_CSUM) */
 	RXL_L2L4_DROP_UDP_ZERO_CSUM_IPV6, /* IPv6 UDP with checksum 0 (RFC 8200 8.1) */
 
 	RXL_L2L4_RESULT_COUNT
@@ -127,11 +127,11 @@ enum rxl_l2l4_result {
 
 /** Fragment of an IP datagram (result RXL_L2L4_FRAGMENT). */
 struct rxl_l2l4_frag {
-	uint32_t id;     /* IPv4: 16-bit identification; IPv6: fragment header id */
+	uint32_t id;	 /* IPv4: 16-bit identification; IPv6: fragment header id */
 	uint16_t offset; /* bytes from the start of the fragmentable part */
-	uint16_t len;    /* fragment data bytes in this frame */
-	uint8_t more;    /* 1: more fragments follow (MF / M) */
-	uint8_t proto;   /* IPv4 protocol, or the fragment header's next header */
+	uint16_t len;	 /* fragment data bytes in this frame */
+	uint8_t more;	 /* 1: more fragments follow (MF / M) */
+	uint8_t proto;	 /* IPv4 protocol, or the fragment header's next header */
 };
 
 /** An ARP request (result RXL_L2L4_ARP). Sender/target IPv4: pkt.src / pkt.dst. */
@@ -142,9 +142,9 @@ struct rxl_l2l4_arp {
 /** A neighbour solicitation (result RXL_L2L4_NDP_NS). IPv6 src/dst: pkt.src / pkt.dst. */
 struct rxl_l2l4_ns {
 	uint8_t target[16]; /* the address asked for (never multicast) */
-	uint8_t sll[6];     /* source link-layer address option, when has_sll */
+	uint8_t sll[6];	    /* source link-layer address option, when has_sll */
 	uint8_t has_sll;
-	uint8_t dad;        /* source is :: (duplicate address detection): answer all-nodes */
+	uint8_t dad; /* source is :: (duplicate address detection): answer all-nodes */
 };
 
 /**
@@ -162,14 +162,14 @@ struct rxl_l2l4_ns {
 struct rxl_l2l4_pkt {
 	const uint8_t *payload; /* UDP payload, inside the frame */
 	uint32_t payload_len;
-	uint16_t src_port;      /* host order */
+	uint16_t src_port; /* host order */
 	uint16_t dst_port;
 	struct rxl_l2l4_addr src;
 	struct rxl_l2l4_addr dst;
-	uint16_t l2_len;        /* 14 + 4 per VLAN tag */
+	uint16_t l2_len; /* 14 + 4 per VLAN tag */
 	uint16_t l3_len;
-	uint16_t ethertype;     /* inner ethertype, host order */
-	uint8_t n_vlans;        /* 0..2 */
+	uint16_t ethertype;		       /* inner ethertype, host order */
+	uint8_t n_vlans;		       /* 0..2 */
 	uint16_t vlan_tci[RXL_L2L4_MAX_VLANS]; /* outer first; VLAN id = tci & 0xfff */
 	union {
 		struct rxl_l2l4_frag frag;
@@ -239,15 +239,15 @@ uint16_t rxl_l2l4_csum_fold(uint64_t sum);
 struct rxl_l2l4_udp_spec {
 	uint8_t eth_dst[6];
 	uint8_t eth_src[6];
-	uint8_t n_vlans;         /* 0; 1: 802.1Q tag; 2: 802.1ad outer + 802.1Q inner */
+	uint8_t n_vlans; /* 0; 1: 802.1Q tag; 2: 802.1ad outer + 802.1Q inner */
 	uint16_t vlan_tci[RXL_L2L4_MAX_VLANS]; /* outer first */
-	struct rxl_l2l4_addr src; /* both of the same family */
+	struct rxl_l2l4_addr src;	       /* both of the same family */
 	struct rxl_l2l4_addr dst;
 	uint16_t src_port;
 	uint16_t dst_port;
-	uint8_t ttl;             /* IPv4 TTL / IPv6 hop limit; 0 means 64 */
-	uint16_t ip_id;          /* IPv4 identification (DF is set) */
-	unsigned flags;          /* RXL_L2L4_BUILD_* */
+	uint8_t ttl;	/* IPv4 TTL / IPv6 hop limit; 0 means 64 */
+	uint16_t ip_id; /* IPv4 identification (DF is set) */
+	unsigned flags; /* RXL_L2L4_BUILD_* */
 };
 
 /**

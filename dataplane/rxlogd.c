@@ -43,7 +43,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rxlogd [--config FILE] [--data DIR] [--source socket|dpdk|auto]\n"
-		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores N]\n"
+		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores "
+		"N]\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
 		"              [--stats-interval S] [--ring-size N] [--prometheus ADDR:PORT|off]\n"
 		"              --listen PORT/FORMAT[:key=value,...]...\n"
@@ -99,8 +100,8 @@ static int open_socket(uint16_t port)
 {
 	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1, zero = 0, buf = 32 << 20;
-	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port),
-				 .sin6_addr = IN6ADDR_ANY_INIT};
+	struct sockaddr_in6 a = {
+		.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
 
 	if (fd < 0)
 		return -errno;
@@ -145,22 +146,23 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	dp->n_rx = c->rx_cores;
 	dp->n_wr = c->writer_cores;
 	if (dp->n_rx > RXL_MAX_RX || dp->n_wr > RXL_MAX_WR)
-		return rxl_err_set(-EINVAL, "rx_cores and writer_cores: at most %d each", RXL_MAX_RX);
+		return rxl_err_set(-EINVAL, "rx_cores and writer_cores: at most %d each",
+				   RXL_MAX_RX);
 	/* Sockets may deliver jumbo datagrams; a port delivers frames of its
 	 * MTU (scattered frames are counted as too_large). */
 	dp->mbuf_data = sockets ? MBUF_DATA : RTE_MBUF_DEFAULT_DATAROOM;
-	dp->pool = rte_pktmbuf_pool_create("rxl_pool", sockets ? 16383 : 32767, 256,
-					   RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN),
-					   (uint16_t)(dp->mbuf_data + RTE_PKTMBUF_HEADROOM),
-					   (int)rte_socket_id());
+	dp->pool = rte_pktmbuf_pool_create(
+		"rxl_pool", sockets ? 16383 : 32767, 256,
+		RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN),
+		(uint16_t)(dp->mbuf_data + RTE_PKTMBUF_HEADROOM), (int)rte_socket_id());
 	if (!dp->pool)
 		return rxl_err_set(-ENOMEM, "mbuf pool: %s; raise memory_mb (now %u)",
 				   rte_strerror(rte_errno), c->memory_mb);
 	if (!sockets) {
-		dp->jumbo = rte_pktmbuf_pool_create("rxl_jumbo", 255, 32,
-						    RTE_ALIGN(sizeof(struct rxl_fmt_in),
-							      RTE_MBUF_PRIV_ALIGN),
-						    UINT16_MAX, (int)rte_socket_id());
+		dp->jumbo = rte_pktmbuf_pool_create(
+			"rxl_jumbo", 255, 32,
+			RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN), UINT16_MAX,
+			(int)rte_socket_id());
 		if (!dp->jumbo)
 			return rxl_err_set(-ENOMEM, "reassembly pool: %s; raise memory_mb (now %u)",
 					   rte_strerror(rte_errno), c->memory_mb);
@@ -178,17 +180,18 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 
 		L->cfg = lc;
 		L->first_part = g;
-		L->fmt = (struct rxl_fmt_config){.kind = kinds[lc->format], .key = fmt_key(lc->key),
+		L->fmt = (struct rxl_fmt_config){.kind = kinds[lc->format],
+						 .key = fmt_key(lc->key),
 						 .max_event_bytes = lc->max_event_bytes};
-		if (lc->format != RXL_CFG_FMT_SYSLOG && (L->fmt.key == RXL_FMT_KEY_HOST ||
-							  L->fmt.key == RXL_FMT_KEY_APP))
+		if (lc->format != RXL_CFG_FMT_SYSLOG &&
+		    (L->fmt.key == RXL_FMT_KEY_HOST || L->fmt.key == RXL_FMT_KEY_APP))
 			return rxl_err_set(-EINVAL, "listener %u: key host/app is for syslog only",
 					   lc->port);
 		if ((err = rxl_fmt_config_check(&L->fmt)))
 			return rxl_err_ctx(err, "listener %u", lc->port);
 		for (uint32_t p = 0; p < lc->partitions; p++, g++) {
-			dp->parts[g] = (struct rxl_partition){.listener = l, .index = p,
-							      .writer = g % dp->n_wr};
+			dp->parts[g] = (struct rxl_partition){
+				.listener = l, .index = p, .writer = g % dp->n_wr};
 			if ((err = rxl_log_path(path, sizeof(path), c->data, lc->topic, p)) ||
 			    (err = rxl_log_open(path, &lc->log, &dp->parts[g].log)))
 				return rxl_err_ctx(err, "listener %u", lc->port);
@@ -196,8 +199,8 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 		for (uint32_t i = 0; sockets && i < dp->n_rx; i++) {
 			L->fd[i] = open_socket(lc->port);
 			if (L->fd[i] < 0)
-				return rxl_err_set(L->fd[i], "listener %u: UDP port %u: %s", lc->port,
-						   lc->port, strerror(-L->fd[i]));
+				return rxl_err_set(L->fd[i], "listener %u: UDP port %u: %s",
+						   lc->port, lc->port, strerror(-L->fd[i]));
 		}
 	}
 	for (uint32_t i = 0; i < dp->n_rx; i++)
@@ -206,9 +209,9 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 
 			snprintf(name, sizeof(name), "rxl_r%u_w%u", i, w);
 			/* Invariant 2: one producer, one consumer per ring. */
-			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc), c->ring_size,
-							      (int)rte_socket_id(),
-							      RING_F_SP_ENQ | RING_F_SC_DEQ);
+			dp->rings[i][w] = rte_ring_create_elem(name, sizeof(struct rxl_desc),
+							       c->ring_size, (int)rte_socket_id(),
+							       RING_F_SP_ENQ | RING_F_SC_DEQ);
 			if (!dp->rings[i][w])
 				return rxl_err_set(-ENOMEM, "ring %s: %s", name,
 						   rte_strerror(rte_errno));
@@ -227,23 +230,29 @@ static int setup_port(struct rxl_dp *dp, struct rxl_cfg *c)
 	int err;
 
 	if (c->n_ports != 1)
-		return rxl_err_set(-EINVAL, "port: exactly one --port for now (got %u)", c->n_ports);
+		return rxl_err_set(-EINVAL, "port: exactly one --port for now (got %u)",
+				   c->n_ports);
 	if (rte_eth_dev_count_avail() < 1)
-		return rxl_err_set(-ENODEV, "port %s: no DPDK device came up; check the device "
-				   "name and its arguments", c->ports[0]);
+		return rxl_err_set(-ENODEV,
+				   "port %s: no DPDK device came up; check the device "
+				   "name and its arguments",
+				   c->ports[0]);
 	dp->port = 0;
 	if ((err = rte_eth_dev_info_get(dp->port, &info)))
 		return rxl_err_set(err, "port %s: %s", c->ports[0], rte_strerror(-err));
 	if (dp->n_rx > info.max_rx_queues || dp->n_rx > info.max_tx_queues)
-		return rxl_err_set(-EINVAL, "rx_cores = %u but port %s has %u rx queues; lower "
-				   "rx_cores", dp->n_rx, c->ports[0], info.max_rx_queues);
+		return rxl_err_set(-EINVAL,
+				   "rx_cores = %u but port %s has %u rx queues; lower "
+				   "rx_cores",
+				   dp->n_rx, c->ports[0], info.max_rx_queues);
 	uint64_t rss = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
 
 	if (dp->n_rx > 1 && rss) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = rss;
 	}
-	if ((err = rte_eth_dev_configure(dp->port, (uint16_t)dp->n_rx, (uint16_t)dp->n_rx, &conf)) ||
+	if ((err = rte_eth_dev_configure(dp->port, (uint16_t)dp->n_rx, (uint16_t)dp->n_rx,
+					 &conf)) ||
 	    (err = rte_eth_dev_adjust_nb_rx_tx_desc(dp->port, &nrx, &ntx)))
 		return rxl_err_set(err, "port %s: configure: %s", c->ports[0], rte_strerror(-err));
 	for (uint16_t q = 0; q < dp->n_rx; q++)
@@ -343,15 +352,17 @@ static void print_json(FILE *f, const struct totals *t)
 			first = false;
 		}
 	fprintf(f,
-		"},\"not_ours\":%" PRIu64 ",\"reassembled\":%" PRIu64 ",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64
-		",\"rx_nombuf\":%" PRIu64 ",\"ierrors\":%" PRIu64 "}}\n",
-		t->not_ours, t->reassembled, t->nic_ipackets, t->nic_imissed, t->nic_nombuf, t->nic_ierrors);
+		"},\"not_ours\":%" PRIu64 ",\"reassembled\":%" PRIu64
+		",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64
+		",\"ierrors\":%" PRIu64 "}}\n",
+		t->not_ours, t->reassembled, t->nic_ipackets, t->nic_imissed, t->nic_nombuf,
+		t->nic_ierrors);
 	fflush(f);
 }
 
 /* ---- Exposure: DPDK telemetry (/rxlog/...) and a Prometheus endpoint ---- */
 
-static struct rxl_dp *g_dp; /* for the telemetry thread: set before registration */
+static struct rxl_dp *g_dp;	      /* for the telemetry thread: set before registration */
 static struct rxl_reader **g_readers; /* main lcore only: one per partition, for offsets */
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
@@ -418,9 +429,9 @@ static int listen_tcp(const char *spec)
 	return fd;
 }
 
-#define PROM(buf, len, cap, ...)                                                            \
-	do {                                                                                 \
-		if ((len) < (cap))                                                           \
+#define PROM(buf, len, cap, ...)                                                              \
+	do {                                                                                  \
+		if ((len) < (cap))                                                            \
 			(len) += (size_t)snprintf((buf) + (len), (cap) - (len), __VA_ARGS__); \
 	} while (0)
 
@@ -443,26 +454,43 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		size_t len = 0, cap = sizeof(buf);
 
 		sum(dp, &t);
-		PROM(buf, len, cap, "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\r\n");
-		PROM(buf, len, cap, "# TYPE rxlog_datagrams_total counter\nrxlog_datagrams_total %" PRIu64 "\n", t.datagrams);
-		PROM(buf, len, cap, "# TYPE rxlog_events_total counter\nrxlog_events_total %" PRIu64 "\n", t.events);
-		PROM(buf, len, cap, "# TYPE rxlog_stored_total counter\nrxlog_stored_total %" PRIu64 "\n", t.records);
+		PROM(buf, len, cap,
+		     "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n\r\n");
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_datagrams_total counter\nrxlog_datagrams_total %" PRIu64 "\n",
+		     t.datagrams);
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_events_total counter\nrxlog_events_total %" PRIu64 "\n",
+		     t.events);
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_stored_total counter\nrxlog_stored_total %" PRIu64 "\n",
+		     t.records);
 		PROM(buf, len, cap, "# TYPE rxlog_drops_total counter\n");
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n", t.ring_full);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"kernel\"} %" PRIu64 "\n", t.kernel_drops);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
+		     t.ring_full);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"kernel\"} %" PRIu64 "\n",
+		     t.kernel_drops);
 		PROM(buf, len, cap, "rxlog_drops_total{reason=\"log\"} %" PRIu64 "\n", t.log_drops);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"duplicate\"} %" PRIu64 "\n", t.duplicates);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"too_large\"} %" PRIu64 "\n", t.too_large);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"not_ours\"} %" PRIu64 "\n", t.not_ours);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"duplicate\"} %" PRIu64 "\n",
+		     t.duplicates);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"too_large\"} %" PRIu64 "\n",
+		     t.too_large);
+		PROM(buf, len, cap, "rxlog_drops_total{reason=\"not_ours\"} %" PRIu64 "\n",
+		     t.not_ours);
 		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
 			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
-				PROM(buf, len, cap, "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
+				PROM(buf, len, cap,
+				     "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
 				     rxl_fmt_drop_name((enum rxl_fmt_reason)r), t.fmt[r]);
 		for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
 			PROM(buf, len, cap, "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
 			     rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t.l2[r]);
-		PROM(buf, len, cap, "# TYPE rxlog_sequence_gaps_total counter\nrxlog_sequence_gaps_total %" PRIu64 "\n", t.gaps);
-		PROM(buf, len, cap, "# TYPE rxlog_partition_hwm gauge\n# TYPE rxlog_partition_durable gauge\n");
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_sequence_gaps_total counter\nrxlog_sequence_gaps_total %" PRIu64
+		     "\n",
+		     t.gaps);
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_partition_hwm gauge\n# TYPE rxlog_partition_durable gauge\n");
 		for (uint32_t p = 0; p < dp->n_parts; p++) {
 			struct rxl_log_offsets o = {0};
 			const struct rxl_listener_rt *L = &dp->lst[dp->parts[p].listener];
@@ -480,10 +508,14 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 
 			rte_eth_stats_get(dp->port, &es);
 			PROM(buf, len, cap,
-			     "# TYPE rxlog_nic_ipackets_total counter\nrxlog_nic_ipackets_total %" PRIu64 "\n"
-			     "# TYPE rxlog_nic_imissed_total counter\nrxlog_nic_imissed_total %" PRIu64 "\n"
-			     "# TYPE rxlog_nic_rx_nombuf_total counter\nrxlog_nic_rx_nombuf_total %" PRIu64 "\n"
-			     "# TYPE rxlog_nic_ierrors_total counter\nrxlog_nic_ierrors_total %" PRIu64 "\n",
+			     "# TYPE rxlog_nic_ipackets_total counter\nrxlog_nic_ipackets_total "
+			     "%" PRIu64 "\n"
+			     "# TYPE rxlog_nic_imissed_total counter\nrxlog_nic_imissed_total "
+			     "%" PRIu64 "\n"
+			     "# TYPE rxlog_nic_rx_nombuf_total counter\nrxlog_nic_rx_nombuf_total "
+			     "%" PRIu64 "\n"
+			     "# TYPE rxlog_nic_ierrors_total counter\nrxlog_nic_ierrors_total "
+			     "%" PRIu64 "\n",
 			     es.ipackets, es.imissed, es.rx_nombuf, es.ierrors);
 		}
 		if (len > cap)
@@ -523,10 +555,12 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN); /* a scraper that hangs up must not stop us */
 	g_dp = &dp;
-	rte_telemetry_register_cmd("/rxlog/stats", tel_stats,
-				   "rxlogd totals: datagrams, events, stored, drops. No parameters.");
-	rte_telemetry_register_cmd("/rxlog/drops", tel_drops,
-				   "rxlogd drops by parse reason (format and L2-L4). No parameters.");
+	rte_telemetry_register_cmd(
+		"/rxlog/stats", tel_stats,
+		"rxlogd totals: datagrams, events, stored, drops. No parameters.");
+	rte_telemetry_register_cmd(
+		"/rxlog/drops", tel_drops,
+		"rxlogd drops by parse reason (format and L2-L4). No parameters.");
 	g_readers = calloc(dp.n_parts, sizeof(*g_readers));
 	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++) {
 		char path[4096];
@@ -538,13 +572,13 @@ int main(int argc, char **argv)
 	int prom = strcmp(cfg.prometheus, "off") ? listen_tcp(cfg.prometheus) : -1;
 
 	if (strcmp(cfg.prometheus, "off") && prom < 0)
-		fprintf(stderr, "rxlogd: prometheus %s: %s (metrics endpoint off)\n", cfg.prometheus,
-			strerror(-prom));
+		fprintf(stderr, "rxlogd: prometheus %s: %s (metrics endpoint off)\n",
+			cfg.prometheus, strerror(-prom));
 	else if (prom >= 0)
 		fprintf(stderr, "rxlogd: metrics on http://%s/metrics\n", cfg.prometheus);
 	unsigned lc, k = 0;
 
-	RTE_LCORE_FOREACH_WORKER(lc) {
+	RTE_LCORE_FOREACH_WORKER (lc) {
 		if (k < dp.n_rx) {
 			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
 			rx_lc[k] = lc;
@@ -576,8 +610,8 @@ int main(int argc, char **argv)
 		fp = fopen(reg, "w");
 		if (fp) {
 			fprintf(fp, "format=%s addr=%s port=%u pid=%ld\n",
-				rxl_cfg_format_name(cfg.listeners[l].format), ip, cfg.listeners[l].port,
-				(long)getpid());
+				rxl_cfg_format_name(cfg.listeners[l].format), ip,
+				cfg.listeners[l].port, (long)getpid());
 			fclose(fp);
 		}
 	}
@@ -600,11 +634,12 @@ int main(int argc, char **argv)
 
 			fprintf(stderr,
 				"rxlogd: %.0f events/s %.1f MB/s in, %.0f records/s stored; drops: "
-				"ring %" PRIu64 " kernel %" PRIu64 " parse %" PRIu64 " log %" PRIu64 "\n",
+				"ring %" PRIu64 " kernel %" PRIu64 " parse %" PRIu64 " log %" PRIu64
+				"\n",
 				(double)(t.events - prev.events) / sec,
 				(double)(t.bytes - prev.bytes) / sec / 1e6,
-				(double)(t.records - prev.records) / sec, t.ring_full, t.kernel_drops,
-				parse_drops(&t), t.log_drops);
+				(double)(t.records - prev.records) / sec, t.ring_full,
+				t.kernel_drops, parse_drops(&t), t.log_drops);
 			prev = t;
 		}
 	}

@@ -64,8 +64,7 @@ uint32_t rxl_batch_check(const uint8_t *p, size_t avail, uint64_t expect_base, u
 
 	/* V1 first: it rejects all-zero and all-FF headers before anything
 	 * else is read, and bounds every later read. */
-	if (length < RXL_BATCH_MIN_LENGTH ||
-	    (uint64_t)length + RXL_BATCH_LOG_OVERHEAD > max_len) {
+	if (length < RXL_BATCH_MIN_LENGTH || (uint64_t)length + RXL_BATCH_LOG_OVERHEAD > max_len) {
 		*why = RXL_BF_LENGTH;
 		return 0;
 	}
@@ -101,8 +100,8 @@ uint32_t rxl_batch_check(const uint8_t *p, size_t avail, uint64_t expect_base, u
 	return total;
 }
 
-void rxl_batch_begin(struct rxl_batch_builder *b, uint8_t *buf, uint32_t cap,
-		     uint64_t base_offset, const struct rxl_producer *prod)
+void rxl_batch_begin(struct rxl_batch_builder *b, uint8_t *buf, uint32_t cap, uint64_t base_offset,
+		     const struct rxl_producer *prod)
 {
 	b->buf = buf;
 	b->cap = cap;

@@ -38,11 +38,11 @@ struct rxl_reader {
 	bool st_writable;
 	struct rseg *segs;
 	size_t n;
-	size_t cur;        /* segment of the next batch */
-	uint64_t pos;      /* byte position of the next batch in segs[cur] */
+	size_t cur;	   /* segment of the next batch */
+	uint64_t pos;	   /* byte position of the next batch in segs[cur] */
 	uint64_t next_off; /* offset of the next record to return */
 	bool in_batch;
-	bool need_locate;  /* segs[cur]/pos do not describe next_off yet */
+	bool need_locate; /* segs[cur]/pos do not describe next_off yet */
 	struct rxl_batch_hdr h;
 	const uint8_t *rp, *bend;
 	int32_t left;
@@ -72,7 +72,8 @@ static int refresh_segments(struct rxl_reader *r)
 	int err = rxl_seg_list(r->dirfd, false, &bases, &n);
 
 	if (err)
-		return rxl_err_set(err, "partition %s: listing segments: %s", r->dir, strerror(-err));
+		return rxl_err_set(err, "partition %s: listing segments: %s", r->dir,
+				   strerror(-err));
 	struct rseg *v = calloc(n + 1, sizeof(*v));
 
 	if (!v) {
@@ -83,7 +84,10 @@ static int refresh_segments(struct rxl_reader *r)
 	bool have_cur = false;
 
 	for (size_t i = 0; i < n; i++) {
-		struct rseg s = {.base = bases[i], .fd = -1, .idx_fd = -1, .tidx_fd = -1,
+		struct rseg s = {.base = bases[i],
+				 .fd = -1,
+				 .idx_fd = -1,
+				 .tidx_fd = -1,
 				 .final_size = UINT64_MAX};
 
 		for (size_t j = 0; j < r->n; j++) {
@@ -136,8 +140,9 @@ static int seg_map(struct rxl_reader *r, struct rseg *s)
 	if (s->fd < 0) {
 		int e = errno;
 
-		return e == ENOENT ? rxl_err_set(-ERANGE, "segment %s was removed by retention", name)
-				   : rxl_err_set(-e, "segment %s: %s", name, strerror(e));
+		return e == ENOENT
+			       ? rxl_err_set(-ERANGE, "segment %s was removed by retention", name)
+			       : rxl_err_set(-e, "segment %s: %s", name, strerror(e));
 	}
 	if (fstat(s->fd, &sb) < 0)
 		goto fail;
@@ -214,12 +219,14 @@ int rxl_reader_open(const char *part_dir, struct rxl_reader **out)
 	if (fd < 0)
 		fd = openat(r->dirfd, "state", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		err = rxl_err_set(-errno, "partition %s: state file: %s", part_dir, strerror(errno));
+		err = rxl_err_set(-errno, "partition %s: state file: %s", part_dir,
+				  strerror(errno));
 		goto close_dir;
 	}
 	if (fstat(fd, &sb) < 0 || sb.st_size < RXL_STATE_SIZE) {
 		close(fd);
-		err = rxl_err_set(-EAGAIN, "partition %s: state file not initialised yet", part_dir);
+		err = rxl_err_set(-EAGAIN, "partition %s: state file not initialised yet",
+				  part_dir);
 		goto close_dir;
 	}
 	void *m = mmap(NULL, RXL_STATE_SIZE, r->st_writable ? PROT_READ | PROT_WRITE : PROT_READ,
@@ -227,12 +234,14 @@ int rxl_reader_open(const char *part_dir, struct rxl_reader **out)
 
 	close(fd);
 	if (m == MAP_FAILED) {
-		err = rxl_err_set(-errno, "partition %s: mmap state: %s", part_dir, strerror(errno));
+		err = rxl_err_set(-errno, "partition %s: mmap state: %s", part_dir,
+				  strerror(errno));
 		goto close_dir;
 	}
 	r->st = m;
 	if (r->st->magic != RXL_STATE_MAGIC) {
-		err = rxl_err_set(-EAGAIN, "partition %s: state file not initialised yet", part_dir);
+		err = rxl_err_set(-EAGAIN, "partition %s: state file not initialised yet",
+				  part_dir);
 		goto unmap;
 	}
 	refresh_pub(r);
@@ -313,13 +322,16 @@ static int locate(struct rxl_reader *r, uint64_t offset, size_t *k)
 			return err;
 		*k = find_seg(r, offset);
 		if (*k == r->n)
-			return rxl_err_set(-ERANGE, "offset %" PRIu64 " is not in any segment", offset);
+			return rxl_err_set(-ERANGE, "offset %" PRIu64 " is not in any segment",
+					   offset);
 	}
 	err = seg_map(r, &r->segs[*k]);
 	if (err == -ERANGE) {
 		/* Removed between listing and opening: the log start moved. */
 		refresh_pub(r);
-		return rxl_err_set(-ERANGE, "offset %" PRIu64 " was removed by retention; log start is %" PRIu64,
+		return rxl_err_set(-ERANGE,
+				   "offset %" PRIu64
+				   " was removed by retention; log start is %" PRIu64,
 				   offset, r->pub.log_start);
 	}
 	return err;
@@ -366,7 +378,8 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 			if (rxl_record_decode(&r->rp, r->bend, &r->h, rec)) {
 				r->in_batch = false;
 				return rxl_err_set(-EBADMSG,
-						   "partition %s: malformed record in batch at offset %" PRIu64,
+						   "partition %s: malformed record in batch at "
+						   "offset %" PRIu64,
 						   r->dir, r->h.base_offset);
 			}
 			r->left--;
@@ -410,8 +423,10 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 			seg_unmap(s);
 			if (r->next_off < r->pub.log_start)
 				return rxl_err_set(-ERANGE,
-						   "offset %" PRIu64 " was removed by retention; log start "
-						   "is %" PRIu64, r->next_off, r->pub.log_start);
+						   "offset %" PRIu64
+						   " was removed by retention; log start "
+						   "is %" PRIu64,
+						   r->next_off, r->pub.log_start);
 			int err = refresh_segments(r);
 
 			if (!err)
@@ -420,7 +435,8 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 				return err;
 			if (r->segs[k].base <= done_base)
 				return rxl_err_set(-EBADMSG,
-						   "partition %s: segment %020" PRIu64 " ends before offset %" PRIu64,
+						   "partition %s: segment %020" PRIu64
+						   " ends before offset %" PRIu64,
 						   r->dir, done_base, r->next_off);
 			position_at(r, k, 0, r->next_off);
 			continue;
@@ -431,15 +447,16 @@ int rxl_reader_next(struct rxl_reader *r, struct rxl_record *rec)
 
 		if (!len)
 			return rxl_err_set(-EBADMSG,
-					   "partition %s: segment %020" PRIu64 ".log: %s at byte %" PRIu64,
+					   "partition %s: segment %020" PRIu64
+					   ".log: %s at byte %" PRIu64,
 					   r->dir, s->base, rxl_batch_fault_str(why), r->pos);
 		r->pos += len;
 		if (r->h.base_offset + (uint64_t)r->h.count <= r->next_off)
 			continue; /* wholly before the position (after a seek) */
 		if (r->h.base_offset > r->next_off)
-			return rxl_err_set(-EBADMSG,
-					   "partition %s: offsets jump from %" PRIu64 " to %" PRIu64,
-					   r->dir, r->next_off, r->h.base_offset);
+			return rxl_err_set(
+				-EBADMSG, "partition %s: offsets jump from %" PRIu64 " to %" PRIu64,
+				r->dir, r->next_off, r->h.base_offset);
 		r->in_batch = true;
 		r->rp = s->map + r->pos - len + RXL_BATCH_HDR_LEN;
 		r->bend = s->map + r->pos;
@@ -464,7 +481,8 @@ int rxl_reader_seek_time(struct rxl_reader *r, int64_t ts_ms, uint64_t *offset)
 	for (; k < r->n; k++) {
 		struct rseg *s = &r->segs[k];
 
-		if (s->base < r->pub.log_start && k + 1 < r->n && r->segs[k + 1].base <= r->pub.log_start)
+		if (s->base < r->pub.log_start && k + 1 < r->n &&
+		    r->segs[k + 1].base <= r->pub.log_start)
 			continue;
 		err = seg_map(r, s);
 		if (err == -ERANGE)
@@ -477,11 +495,12 @@ int rxl_reader_seek_time(struct rxl_reader *r, int64_t ts_ms, uint64_t *offset)
 		struct stat sb;
 		uint8_t e[RXL_TIMEINDEX_ENTRY];
 
-		if (s->tidx_fd < 0 || fstat(s->tidx_fd, &sb) < 0 || sb.st_size < RXL_TIMEINDEX_ENTRY)
+		if (s->tidx_fd < 0 || fstat(s->tidx_fd, &sb) < 0 ||
+		    sb.st_size < RXL_TIMEINDEX_ENTRY)
 			break; /* no summary: scan it */
 		if (pread(s->tidx_fd, e, sizeof(e),
-			  sb.st_size / RXL_TIMEINDEX_ENTRY * RXL_TIMEINDEX_ENTRY - RXL_TIMEINDEX_ENTRY) !=
-		    (ssize_t)sizeof(e))
+			  sb.st_size / RXL_TIMEINDEX_ENTRY * RXL_TIMEINDEX_ENTRY -
+				  RXL_TIMEINDEX_ENTRY) != (ssize_t)sizeof(e))
 			break;
 		int64_t max_ts = (int64_t)__builtin_bswap64(*(uint64_t *)(void *)e);
 

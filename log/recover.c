@@ -91,8 +91,9 @@ static void last_time_entry(int dirfd, struct rxl_seg *s)
 	if (fd < 0)
 		return;
 	if (fstat(fd, &sb) == 0 && sb.st_size >= RXL_TIMEINDEX_ENTRY &&
-	    pread(fd, e, sizeof(e), sb.st_size / RXL_TIMEINDEX_ENTRY * RXL_TIMEINDEX_ENTRY -
-					    RXL_TIMEINDEX_ENTRY) == (ssize_t)sizeof(e)) {
+	    pread(fd, e, sizeof(e),
+		  sb.st_size / RXL_TIMEINDEX_ENTRY * RXL_TIMEINDEX_ENTRY - RXL_TIMEINDEX_ENTRY) ==
+		    (ssize_t)sizeof(e)) {
 		s->max_ts = (int64_t)rxl_be64_get(e);
 		s->max_ts_off = s->base + rxl_be32_get(e + 8);
 	}
@@ -179,8 +180,8 @@ static int sync_file(int dirfd, uint64_t base, const char *ext, int64_t truncate
 	return err;
 }
 
-static void mark_corrupt(struct rxl_state_file *st, struct rxl_recovery_report *rep,
-			 uint64_t seg, uint64_t pos, uint64_t off)
+static void mark_corrupt(struct rxl_state_file *st, struct rxl_recovery_report *rep, uint64_t seg,
+			 uint64_t pos, uint64_t off)
 {
 	rep->corrupt = true;
 	rep->corrupt_segment = seg;
@@ -323,7 +324,8 @@ int rxl_recover_locked(int dirfd, struct rxl_state_file *st, bool force_full,
 		rep->indexes_rebuilt += changed;
 		s->max_ts = sc.max_ts;
 		s->max_ts_off = sc.max_ts_off;
-		if (i > 0 && s->base != lay->segs[i - 1].next && sc.valid_end == 0 && sc.batches == 0)
+		if (i > 0 && s->base != lay->segs[i - 1].next && sc.valid_end == 0 &&
+		    sc.batches == 0)
 			sc.next = s->base;
 		s->next = sc.next;
 		if (sc.valid_end < sc.file_size) {
@@ -594,16 +596,18 @@ int rxl_log_verify(const char *part_dir, bool repair, struct rxl_recovery_report
 				err = rxl_err_set(-EUCLEAN, "repair left corruption behind");
 		}
 	} else if (rep->corrupt || rep->indexes_rebuilt) {
-		err = rep->corrupt ? rxl_err_set(-EUCLEAN,
-						 "partition %s: segment %020" PRIu64
-						 ".log: invalid batch at byte %" PRIu64
-						 " (offset %" PRIu64 "); run `rxlog verify --repair`",
-						 part_dir, rep->corrupt_segment, rep->corrupt_position,
-						 rep->corrupt_offset)
-				   : rxl_err_set(-EUCLEAN,
-						 "partition %s: %" PRIu64
-						 " index file(s) inconsistent; run `rxlog verify --repair`",
-						 part_dir, rep->indexes_rebuilt);
+		err = rep->corrupt
+			      ? rxl_err_set(-EUCLEAN,
+					    "partition %s: segment %020" PRIu64
+					    ".log: invalid batch at byte %" PRIu64
+					    " (offset %" PRIu64 "); run `rxlog verify --repair`",
+					    part_dir, rep->corrupt_segment, rep->corrupt_position,
+					    rep->corrupt_offset)
+			      : rxl_err_set(
+					-EUCLEAN,
+					"partition %s: %" PRIu64
+					" index file(s) inconsistent; run `rxlog verify --repair`",
+					part_dir, rep->indexes_rebuilt);
 	}
 free_bases:
 	free(bases);

@@ -50,27 +50,27 @@
 #include <stdint.h>
 
 #define RXL_BATCH_MAGIC 2
-#define RXL_BATCH_HDR_LEN 61       /* bytes before the first record */
-#define RXL_BATCH_LOG_OVERHEAD 12  /* baseOffset + batchLength */
+#define RXL_BATCH_HDR_LEN 61	  /* bytes before the first record */
+#define RXL_BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 #define RXL_BATCH_MIN_LENGTH (RXL_BATCH_HDR_LEN - RXL_BATCH_LOG_OVERHEAD) /* 49 */
-#define RXL_BATCH_CRC_START 21     /* CRC32C covers [21, end) */
+#define RXL_BATCH_CRC_START 21	   /* CRC32C covers [21, end) */
 #define RXL_RECORD_MAX_OVERHEAD 32 /* length..headerCount varints, worst case, no headers */
 
 #define RXL_NO_PRODUCER_ID (-1)
 
 /** A record to append: borrowed pointers, copied once into the batch. */
 struct rxl_header {
-	const void *key;     /* header key (UTF-8, not NUL-terminated) */
-	int32_t key_len;     /* >= 0 */
-	const void *value;   /* header value */
-	int32_t value_len;   /* -1 = null */
+	const void *key;   /* header key (UTF-8, not NUL-terminated) */
+	int32_t key_len;   /* >= 0 */
+	const void *value; /* header value */
+	int32_t value_len; /* -1 = null */
 };
 
 struct rxl_record_in {
 	const void *key;
-	int32_t key_len;     /* -1 = null key */
+	int32_t key_len; /* -1 = null key */
 	const void *value;
-	int32_t value_len;   /* -1 = null value */
+	int32_t value_len; /* -1 = null value */
 	int64_t timestamp_ms;
 	const struct rxl_header *headers;
 	uint32_t n_headers;
@@ -103,12 +103,12 @@ struct rxl_batch_hdr {
 /** Why a batch failed rule V (the numbers name the clause). */
 enum rxl_batch_fault {
 	RXL_BF_OK = 0,
-	RXL_BF_SHORT,      /* V1: fewer bytes than the header or the length says */
-	RXL_BF_LENGTH,     /* V1: batchLength out of range (incl. all-0 / all-FF) */
-	RXL_BF_MAGIC,      /* V2 */
-	RXL_BF_CRC,        /* V3 */
-	RXL_BF_OFFSET,     /* V4: baseOffset is not the expected next offset */
-	RXL_BF_COUNT,      /* V4: lastOffsetDelta/recordCount inconsistent */
+	RXL_BF_SHORT,	   /* V1: fewer bytes than the header or the length says */
+	RXL_BF_LENGTH,	   /* V1: batchLength out of range (incl. all-0 / all-FF) */
+	RXL_BF_MAGIC,	   /* V2 */
+	RXL_BF_CRC,	   /* V3 */
+	RXL_BF_OFFSET,	   /* V4: baseOffset is not the expected next offset */
+	RXL_BF_COUNT,	   /* V4: lastOffsetDelta/recordCount inconsistent */
 	RXL_BF_ATTRIBUTES, /* V4: compressed, transactional or control batch */
 };
 
@@ -116,22 +116,22 @@ enum rxl_batch_fault {
 struct rxl_record {
 	uint64_t offset;
 	int64_t timestamp_ms;
-	const uint8_t *key;      /* NULL when key_len == -1 */
+	const uint8_t *key; /* NULL when key_len == -1 */
 	int32_t key_len;
-	const uint8_t *value;    /* NULL when value_len == -1 */
+	const uint8_t *value; /* NULL when value_len == -1 */
 	int32_t value_len;
-	const uint8_t *headers;  /* encoded headers, see rxl_header_next() */
+	const uint8_t *headers; /* encoded headers, see rxl_header_next() */
 	const uint8_t *headers_end;
 	uint32_t n_headers;
-	int64_t producer_id;     /* the batch's */
-	int32_t sequence;        /* baseSequence + offsetDelta (wrapping, rxl_seq_add), or -1 */
+	int64_t producer_id; /* the batch's */
+	int32_t sequence;    /* baseSequence + offsetDelta (wrapping, rxl_seq_add), or -1 */
 };
 
 /** Builds one batch in a caller-owned buffer. Owned by one thread. */
 struct rxl_batch_builder {
 	uint8_t *buf;
 	uint32_t cap;
-	uint32_t len;         /* bytes used, header included */
+	uint32_t len; /* bytes used, header included */
 	int32_t count;
 	int64_t base_ts;
 	int64_t max_ts;
@@ -176,8 +176,8 @@ uint32_t rxl_batch_check(const uint8_t *p, size_t avail, uint64_t expect_base, u
  * @prod may be NULL (no producer).
  * Concurrency: the builder is owned by the calling thread.
  */
-void rxl_batch_begin(struct rxl_batch_builder *b, uint8_t *buf, uint32_t cap,
-		     uint64_t base_offset, const struct rxl_producer *prod);
+void rxl_batch_begin(struct rxl_batch_builder *b, uint8_t *buf, uint32_t cap, uint64_t base_offset,
+		     const struct rxl_producer *prod);
 
 /**
  * Bytes record @r takes in a batch whose first timestamp is @base_ts when it

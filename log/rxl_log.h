@@ -28,21 +28,21 @@
 enum rxl_durability {
 	RXL_DUR_NONE = 0, /* page cache only; fdatasync on segment roll and close */
 	RXL_DUR_INTERVAL, /* fdatasync every flush_ms */
-	RXL_DUR_FSYNC,    /* fdatasync linked after every batch; HWM = durable mark */
+	RXL_DUR_FSYNC,	  /* fdatasync linked after every batch; HWM = durable mark */
 };
 
 struct rxl_log_config {
-	uint64_t segment_bytes;        /* roll when the next batch would pass this (1 GiB) */
-	int64_t segment_ms;            /* also roll when the active segment is older (0 = never) */
-	uint32_t batch_bytes;          /* staging buffer = largest batch (256 KiB) */
-	uint32_t linger_us;            /* flush a partial batch after this long (1000) */
+	uint64_t segment_bytes;	       /* roll when the next batch would pass this (1 GiB) */
+	int64_t segment_ms;	       /* also roll when the active segment is older (0 = never) */
+	uint32_t batch_bytes;	       /* staging buffer = largest batch (256 KiB) */
+	uint32_t linger_us;	       /* flush a partial batch after this long (1000) */
 	uint32_t index_interval_bytes; /* bytes between offset-index entries (4096) */
 	uint64_t prealloc_bytes;       /* fallocate step ahead of the writer (32 MiB) */
 	enum rxl_durability durability;
-	uint32_t flush_ms;             /* RXL_DUR_INTERVAL period (1000) */
-	int64_t retention_bytes;       /* keep at most this much (-1 = no limit) */
-	int64_t retention_ms;          /* drop segments whose newest record is older (-1 = no limit) */
-	uint32_t staging_buffers;      /* batches in flight + filling (4, >= 2) */
+	uint32_t flush_ms;	  /* RXL_DUR_INTERVAL period (1000) */
+	int64_t retention_bytes;  /* keep at most this much (-1 = no limit) */
+	int64_t retention_ms;	  /* drop segments whose newest record is older (-1 = no limit) */
+	uint32_t staging_buffers; /* batches in flight + filling (4, >= 2) */
 	/*
 	 * Retention that waits for consumers (optional): when set, a segment
 	 * that retention would remove is kept while it holds offsets at or
@@ -60,35 +60,35 @@ struct rxl_log_config {
 /** Counters of one partition's writer. Plain integers: read them on the
  * writer thread, or copy them with rxl_log_stats(). */
 struct rxl_log_stats {
-	uint64_t records;          /* appended (accepted into a batch) */
-	uint64_t bytes;            /* batch bytes written */
+	uint64_t records; /* appended (accepted into a batch) */
+	uint64_t bytes;	  /* batch bytes written */
 	uint64_t batches;
 	uint64_t segments_rolled;
 	uint64_t segments_deleted; /* by retention */
-	uint64_t segments_held;    /* removals deferred because a consumer group still needs them */
-	uint64_t short_writes;     /* completions that wrote less and were resubmitted */
+	uint64_t segments_held;	   /* removals deferred because a consumer group still needs them */
+	uint64_t short_writes;	   /* completions that wrote less and were resubmitted */
 	uint64_t write_errors;
-	uint64_t sync_errors;      /* fdatasync failures (the partition then stops) */
-	uint64_t enospc;           /* appends refused because preallocation failed */
-	uint64_t too_large;        /* records larger than batch_bytes, refused */
-	uint64_t syncs;            /* fdatasync calls completed */
-	uint64_t hwm;              /* published high-water mark */
-	uint64_t durable;          /* offsets below this are on stable storage */
-	uint64_t log_start;        /* first offset still kept */
+	uint64_t sync_errors; /* fdatasync failures (the partition then stops) */
+	uint64_t enospc;      /* appends refused because preallocation failed */
+	uint64_t too_large;   /* records larger than batch_bytes, refused */
+	uint64_t syncs;	      /* fdatasync calls completed */
+	uint64_t hwm;	      /* published high-water mark */
+	uint64_t durable;     /* offsets below this are on stable storage */
+	uint64_t log_start;   /* first offset still kept */
 };
 
 /** What recovery found and did. */
 struct rxl_recovery_report {
-	bool clean;                /* clean_shutdown marker was present: nothing scanned */
-	bool corrupt;              /* invalid batch where a torn tail cannot be */
-	uint64_t segments;         /* segments in the partition */
+	bool clean;	   /* clean_shutdown marker was present: nothing scanned */
+	bool corrupt;	   /* invalid batch where a torn tail cannot be */
+	uint64_t segments; /* segments in the partition */
 	uint64_t segments_scanned;
 	uint64_t batches_scanned;
 	uint64_t bytes_truncated;  /* torn tail cut from the last segment */
 	uint64_t segments_removed; /* empty or wholly-invalid trailing segments removed */
 	uint64_t indexes_rebuilt;
 	uint64_t log_start;
-	uint64_t end_offset;       /* next offset to assign */
+	uint64_t end_offset;	   /* next offset to assign */
 	uint64_t corrupt_segment;  /* base offset of the segment holding the corruption */
 	uint64_t corrupt_position; /* byte position of the first invalid batch */
 	uint64_t corrupt_offset;   /* offset the invalid batch should have started at */
@@ -253,7 +253,7 @@ int rxl_log_verify(const char *part_dir, bool repair, struct rxl_recovery_report
 /** Offsets a reader sees. */
 struct rxl_log_offsets {
 	uint64_t log_start; /* first offset kept */
-	uint64_t hwm;       /* offset after the last visible record */
+	uint64_t hwm;	    /* offset after the last visible record */
 	uint64_t durable;   /* offset after the last durable record */
 };
 

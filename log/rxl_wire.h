@@ -14,23 +14,23 @@
 
 #include "rxl_format.h"
 
-#define RXL_NATIVE_MAGIC 0x52584C4Eu   /* "RXLN" */
+#define RXL_NATIVE_MAGIC 0x52584C4Eu /* "RXLN" */
 #define RXL_NATIVE_VERSION 1
-#define RXL_NATIVE_HDR_LEN 24          /* bytes before the send time or the first event */
+#define RXL_NATIVE_HDR_LEN 24 /* bytes before the send time or the first event */
 #define RXL_NATIVE_SEND_TIME_LEN 8
-#define RXL_NATIVE_EVENT_HDR_LEN 14    /* timestamp, key length, value length */
+#define RXL_NATIVE_EVENT_HDR_LEN 14 /* timestamp, key length, value length */
 #define RXL_NATIVE_NULL_KEY 0xFFFFu
 #define RXL_NATIVE_MAX_KEY 0xFFFEu
-#define RXL_NATIVE_F_SEND_TIME 0x01u   /* an 8-byte send time follows the header */
+#define RXL_NATIVE_F_SEND_TIME 0x01u /* an 8-byte send time follows the header */
 #define RXL_NATIVE_F_ALL RXL_NATIVE_F_SEND_TIME
 #define RXL_NATIVE_SEND_NS_HEADER "send_ns" /* header key under which the send time is kept */
 
 /** The datagram-wide fields of a native datagram. */
 struct rxl_native_hdr {
 	int64_t producer_id;   /* >= 0, or -1 for none (no dedupe; epoch and sequence 0) */
-	int16_t epoch;         /* >= 0 */
+	int16_t epoch;	       /* >= 0 */
 	int32_t base_sequence; /* >= 0; event i has rxl_seq_add(base_sequence, i) */
-	uint8_t flags;         /* RXL_NATIVE_F_* */
+	uint8_t flags;	       /* RXL_NATIVE_F_* */
 	uint64_t send_ns;      /* with RXL_NATIVE_F_SEND_TIME: ns since the Unix epoch */
 };
 

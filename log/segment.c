@@ -120,8 +120,8 @@ static int tidx_append(struct rxl_index_state *ix)
 	return 0;
 }
 
-int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr *h,
-			 uint64_t pos, uint32_t len)
+int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr *h, uint64_t pos,
+			 uint32_t len)
 {
 	uint64_t last = h->base_offset + (uint64_t)h->last_offset_delta;
 	int err;
@@ -349,8 +349,7 @@ int rxl_index_open(int dirfd, uint64_t base, uint64_t keep_pos, uint32_t interva
 		int64_t t = (int64_t)rxl_be64_get(b + i);
 		uint64_t off = base + rxl_be32_get(b + i + 8);
 
-		if (ix->idx_n == 0 || off > last_off ||
-		    (ix->tidx_n && t <= ix->last_tidx_ts))
+		if (ix->idx_n == 0 || off > last_off || (ix->tidx_n && t <= ix->last_tidx_ts))
 			break;
 		ix->tidx_n++;
 		ix->last_tidx_ts = t;

@@ -72,4 +72,3 @@ int rxl_native_encode(uint8_t *buf, size_t cap, const struct rxl_native_hdr *h,
 	}
 	return (int)need;
 }
-

@@ -43,12 +43,12 @@ enum { OP_WRITE = 1, OP_SYNC, OP_ISYNC, OP_RSYNC };
 
 struct stage {
 	uint8_t *buf;
-	uint32_t len;      /* batch bytes */
-	uint32_t done;     /* bytes the kernel reported written */
-	uint64_t pos;      /* file position in the active segment */
-	uint64_t base;     /* first offset */
-	uint64_t end;      /* offset after the last record */
-	uint32_t gen;      /* bumped per submission: stale CQEs are recognised */
+	uint32_t len;  /* batch bytes */
+	uint32_t done; /* bytes the kernel reported written */
+	uint64_t pos;  /* file position in the active segment */
+	uint64_t base; /* first offset */
+	uint64_t end;  /* offset after the last record */
+	uint32_t gen;  /* bumped per submission: stale CQEs are recognised */
 	uint8_t state;
 	bool write_done;
 	bool synced;
@@ -140,8 +140,7 @@ int rxl_log_config_check(const struct rxl_log_config *c)
 	return 0;
 }
 
-int rxl_log_path(char *buf, size_t len, const char *data_dir, const char *topic,
-		 uint32_t partition)
+int rxl_log_path(char *buf, size_t len, const char *data_dir, const char *topic, uint32_t partition)
 {
 	if (!topic[0] || strchr(topic, '/') || !strcmp(topic, ".") || !strcmp(topic, ".."))
 		return rxl_err_set(-EINVAL, "topic \"%s\": must be non-empty, without '/'", topic);
@@ -178,8 +177,10 @@ static void fail(struct rxl_log *log, int err, const char *what)
 	if (log->failed)
 		return;
 	log->failed = err;
-	rxl_err_set(err, "partition %s: %s failed: %s; the partition stopped accepting records "
-		    "(restart the writer to recover)", log->dir, what, strerror(-err));
+	rxl_err_set(err,
+		    "partition %s: %s failed: %s; the partition stopped accepting records "
+		    "(restart the writer to recover)",
+		    log->dir, what, strerror(-err));
 }
 
 /* ---- Completions ------------------------------------------------------- */
@@ -390,7 +391,7 @@ static void reap(struct rxl_log *log, bool wait)
 			}
 		}
 	}
-	io_uring_for_each_cqe(&log->ring, head, cqe) {
+	io_uring_for_each_cqe (&log->ring, head, cqe) {
 		handle_cqe(log, cqe->user_data, cqe->res);
 		n++;
 	}
@@ -913,13 +914,13 @@ int rxl_log_open(const char *part_dir, const struct rxl_log_config *cfg, struct 
 		goto unmap;
 	}
 	if (rep.corrupt) {
-		err = rxl_err_set(-EUCLEAN,
-				  "partition %s: segment %020" PRIu64 ".log: invalid batch at byte %" PRIu64
-				  " (expected offset %" PRIu64 ") before the recovery point: "
-				  "corruption, not a torn write; run `rxlog verify --repair` to cut "
-				  "the log there",
-				  part_dir, rep.corrupt_segment, rep.corrupt_position,
-				  rep.corrupt_offset);
+		err = rxl_err_set(
+			-EUCLEAN,
+			"partition %s: segment %020" PRIu64 ".log: invalid batch at byte %" PRIu64
+			" (expected offset %" PRIu64 ") before the recovery point: "
+			"corruption, not a torn write; run `rxlog verify --repair` to cut "
+			"the log there",
+			part_dir, rep.corrupt_segment, rep.corrupt_position, rep.corrupt_offset);
 		free(lay.segs);
 		goto unmap;
 	}
@@ -1074,7 +1075,8 @@ int rxl_log_validate(struct rxl_log *log)
 		int err;
 
 		if (base != expect)
-			return rxl_err_set(-EUCLEAN, "segment %020" PRIu64 " does not follow offset %" PRIu64,
+			return rxl_err_set(-EUCLEAN,
+					   "segment %020" PRIu64 " does not follow offset %" PRIu64,
 					   base, expect);
 		err = rxl_seg_scan(log->dirfd, base, 0, base, UINT64_MAX, UINT64_MAX, NULL, &sc);
 		if (err)
@@ -1086,13 +1088,15 @@ int rxl_log_validate(struct rxl_log *log)
 		 * partition may hold bytes the kernel wrote anyway. */
 		if (sc.valid_end < want)
 			return rxl_err_set(-EUCLEAN,
-					   "segment %020" PRIu64 ": only %" PRIu64 " valid bytes of %" PRIu64
-					   " published (%s)",
+					   "segment %020" PRIu64 ": only %" PRIu64
+					   " valid bytes of %" PRIu64 " published (%s)",
 					   base, sc.valid_end, want, rxl_batch_fault_str(sc.why));
 		expect = active ? next : log->sealed[i].next;
 		if (!active && next != log->sealed[i].next)
-			return rxl_err_set(-EUCLEAN, "segment %020" PRIu64 " ends at %" PRIu64
-					   ", expected %" PRIu64, base, next, log->sealed[i].next);
+			return rxl_err_set(-EUCLEAN,
+					   "segment %020" PRIu64 " ends at %" PRIu64
+					   ", expected %" PRIu64,
+					   base, next, log->sealed[i].next);
 	}
 	if (expect < log->hwm)
 		return rxl_err_set(-EUCLEAN, "log ends at %" PRIu64 " below hwm %" PRIu64, expect,

@@ -32,14 +32,15 @@ enum fmt { F_NATIVE, F_SYSLOG, F_LINES };
 struct opts {
 	enum fmt fmt;
 	const char *out, *udp;
-	uint64_t count;     /* events; 0 = until --duration */
-	double duration;    /* seconds; 0 = until --count */
+	uint64_t count;	 /* events; 0 = until --duration */
+	double duration; /* seconds; 0 = until --count */
 	uint32_t event_bytes, epd, producers;
-	double rate;        /* events/s; 0 = flat out */
+	double rate; /* events/s; 0 = flat out */
 	uint16_t dst_port;
 	char dst_ip[64];
 	uint32_t mtu;
-	bool no_producer; /* native: producer id -1 (no dedupe: a replayed capture is not "duplicate") */
+	bool no_producer; /* native: producer id -1 (no dedupe: a replayed capture is not
+			     "duplicate") */
 };
 
 static uint64_t now_ns(void)
@@ -53,7 +54,8 @@ static uint64_t now_ns(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rxlog-gen --format native|syslog|lines (--out FILE.pcap | --udp HOST:PORT)\n"
+		"usage: rxlog-gen --format native|syslog|lines (--out FILE.pcap | --udp "
+		"HOST:PORT)\n"
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
 		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
@@ -62,7 +64,8 @@ static void usage(void)
 		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
 		"          198.18.0.(10+p%%200):(40000+p) in pcap output. B is the value size.\n"
-		"  Prints {\"datagrams\",\"events\",\"bytes\",...} as JSON on stdout at the end.\n");
+		"  Prints {\"datagrams\",\"events\",\"bytes\",...} as JSON on stdout at the "
+		"end.\n");
 }
 
 /* Fill @v (length @len) with a printable body that encodes @seq. */
@@ -97,8 +100,10 @@ static int build(const struct opts *o, uint32_t p, uint64_t seq, uint32_t k, uin
 		}
 		struct rxl_native_hdr h = {.producer_id = o->no_producer ? -1 : (int64_t)p + 1,
 					   .epoch = 0,
-					   .base_sequence = o->no_producer ? 0 : (int32_t)(seq & 0x7fffffff),
-					   .flags = RXL_NATIVE_F_SEND_TIME, .send_ns = t};
+					   .base_sequence =
+						   o->no_producer ? 0 : (int32_t)(seq & 0x7fffffff),
+					   .flags = RXL_NATIVE_F_SEND_TIME,
+					   .send_ns = t};
 
 		return rxl_native_encode(buf, cap, &h, recs, k);
 	}
@@ -147,8 +152,13 @@ static void pcap_packet(FILE *f, const uint8_t *frame, uint32_t len, uint64_t ns
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.fmt = F_NATIVE, .event_bytes = 64, .epd = 16, .producers = 1,
-			 .dst_port = 7000, .dst_ip = "198.18.0.1", .mtu = 1500};
+	struct opts o = {.fmt = F_NATIVE,
+			 .event_bytes = 64,
+			 .epd = 16,
+			 .producers = 1,
+			 .dst_port = 7000,
+			 .dst_ip = "198.18.0.1",
+			 .mtu = 1500};
 	bool epd_set = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -171,7 +181,9 @@ int main(int argc, char **argv)
 			else if (!strcmp(v, "lines"))
 				o.fmt = F_LINES;
 			else {
-				fprintf(stderr, "rxlog-gen: --format %s: must be native, syslog or lines\n", v);
+				fprintf(stderr,
+					"rxlog-gen: --format %s: must be native, syslog or lines\n",
+					v);
 				return 2;
 			}
 		} else if (!strcmp(a, "--out"))
@@ -207,9 +219,10 @@ int main(int argc, char **argv)
 	if ((!o.out) == (!o.udp) || (!o.count && o.duration <= 0) || !o.producers ||
 	    o.producers > 60000 || !o.epd || o.epd > MAX_EPD || !o.event_bytes ||
 	    o.event_bytes > 2000 || (o.fmt == F_SYSLOG && o.epd != 1)) {
-		fprintf(stderr, "rxlog-gen: need exactly one of --out/--udp, a --count or --duration, "
-				"1..60000 producers, 1..1024 events per datagram (syslog: 1), "
-				"1..2000 event bytes\n");
+		fprintf(stderr,
+			"rxlog-gen: need exactly one of --out/--udp, a --count or --duration, "
+			"1..60000 producers, 1..1024 events per datagram (syslog: 1), "
+			"1..2000 event bytes\n");
 		usage();
 		return 2;
 	}
@@ -220,7 +233,8 @@ int main(int argc, char **argv)
 	struct sockaddr_storage to;
 	socklen_t tolen = 0;
 	struct rxl_l2l4_udp_spec spec = {
-		.eth_dst = {0x02, 0, 0, 0, 0, 1}, .eth_src = {0x02, 0, 0, 0, 0, 2},
+		.eth_dst = {0x02, 0, 0, 0, 0, 1},
+		.eth_src = {0x02, 0, 0, 0, 0, 2},
 		.dst_port = o.dst_port,
 	};
 
@@ -274,8 +288,9 @@ int main(int argc, char **argv)
 		int len = build(&o, p, seq[p], k, frame + 64, max_payload);
 
 		if (len < 0) {
-			fprintf(stderr, "rxlog-gen: a datagram of %u events of %u bytes does not fit "
-					"(%s); lower --events-per-datagram or --event-bytes\n",
+			fprintf(stderr,
+				"rxlog-gen: a datagram of %u events of %u bytes does not fit "
+				"(%s); lower --events-per-datagram or --event-bytes\n",
 				k, o.event_bytes, strerror(-len));
 			return 2;
 		}
@@ -286,7 +301,8 @@ int main(int argc, char **argv)
 			spec.src.b[2] = (uint8_t)(p / 200);
 			spec.src.b[3] = (uint8_t)(10 + p % 200);
 			spec.src_port = (uint16_t)(40000 + p % 20000);
-			int fl = rxl_l2l4_build_udp(frame, sizeof(frame), &spec, frame + 64, (size_t)len);
+			int fl = rxl_l2l4_build_udp(frame, sizeof(frame), &spec, frame + 64,
+						    (size_t)len);
 
 			(void)hdr;
 			if (fl < 0) {
@@ -295,7 +311,8 @@ int main(int argc, char **argv)
 			}
 			t_ns += 1000;
 			pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
-		} else if (sendto(fd, frame + 64, (size_t)len, 0, (struct sockaddr *)&to, tolen) < 0) {
+		} else if (sendto(fd, frame + 64, (size_t)len, 0, (struct sockaddr *)&to, tolen) <
+			   0) {
 			errors++;
 			continue;
 		}
@@ -320,8 +337,11 @@ int main(int argc, char **argv)
 	printf("{\"format\":\"%s\",\"datagrams\":%" PRIu64 ",\"events\":%" PRIu64
 	       ",\"payload_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64
 	       ",\"producers\":%u,\"elapsed_s\":%.3f,\"events_per_s\":%.0f}\n",
-	       o.fmt == F_NATIVE ? "native" : o.fmt == F_SYSLOG ? "syslog" : "lines", datagrams,
-	       events, bytes, errors, o.producers, el, el > 0 ? (double)events / el : 0.0);
+	       o.fmt == F_NATIVE   ? "native"
+	       : o.fmt == F_SYSLOG ? "syslog"
+				   : "lines",
+	       datagrams, events, bytes, errors, o.producers, el,
+	       el > 0 ? (double)events / el : 0.0);
 	free(seq);
 	return errors ? 1 : 0;
 }

@@ -51,7 +51,8 @@ struct book {
 static int64_t *find(struct book *bk, const uint8_t *acct, int32_t len, bool add)
 {
 	for (uint32_t i = 0; i < bk->n; i++)
-		if ((int32_t)strlen(bk->b[i].acct) == len && !memcmp(bk->b[i].acct, acct, (size_t)len))
+		if ((int32_t)strlen(bk->b[i].acct) == len &&
+		    !memcmp(bk->b[i].acct, acct, (size_t)len))
 			return &bk->b[i].cents;
 	if (!add || bk->n == MAX_ACCTS || len <= 0 || len >= 32)
 		return NULL;
@@ -113,12 +114,20 @@ static int cmd_load(const char *data, uint32_t accounts, uint32_t events, int64_
 		rs ^= rs << 17;
 		int kl = snprintf(acct, sizeof(acct), "acct-%04u", a);
 		int vl = i < accounts ? snprintf(val, sizeof(val), "open")
-			 : rs % 3 ? snprintf(val, sizeof(val), "deposit %u", (unsigned)(rs >> 40) % 10000)
-				  : snprintf(val, sizeof(val), "withdraw %u", (unsigned)(rs >> 40) % 5000);
-		struct rxl_header h = {.key = "event-id", .key_len = 8, .value = id,
+			 : rs % 3     ? snprintf(val, sizeof(val), "deposit %u",
+						 (unsigned)(rs >> 40) % 10000)
+				      : snprintf(val, sizeof(val), "withdraw %u",
+						 (unsigned)(rs >> 40) % 5000);
+		struct rxl_header h = {.key = "event-id",
+				       .key_len = 8,
+				       .value = id,
 				       .value_len = snprintf(id, sizeof(id), "ev-%u", i)};
-		struct rxl_record_in in = {.key = acct, .key_len = kl, .value = val, .value_len = vl,
-					   .timestamp_ms = t0 + (int64_t)i * step, .headers = &h,
+		struct rxl_record_in in = {.key = acct,
+					   .key_len = kl,
+					   .value = val,
+					   .value_len = vl,
+					   .timestamp_ms = t0 + (int64_t)i * step,
+					   .headers = &h,
 					   .n_headers = 1};
 
 		if (rxl_log_append_burst(w[part_of(acct, (size_t)kl)], &in, 1, NULL, NULL) != 1) {
@@ -172,7 +181,8 @@ static int last_snapshot(struct rxlog *rx, uint32_t p, int64_t at_or_before, str
 	const char *s = (const char *)rec.value, *end = s + rec.value_len;
 
 	while (s < end) {
-		const char *nl = memchr(s, '\n', (size_t)(end - s)), *eq = memchr(s, '=', (size_t)(end - s));
+		const char *nl = memchr(s, '\n', (size_t)(end - s)),
+			   *eq = memchr(s, '=', (size_t)(end - s));
 
 		if (!nl)
 			nl = end;
@@ -214,13 +224,19 @@ static int cmd_snapshot(struct rxlog *rx, const char *data, uint64_t every)
 			size_t vl = 0;
 
 			for (uint32_t i = 0; i < bk.n; i++)
-				vl += (size_t)snprintf(val + vl, sizeof(val) - vl, "%s=%" PRId64 "\n",
-						       bk.b[i].acct, bk.b[i].cents);
-			struct rxl_header h = {.key = "next", .key_len = 4, .value = nx,
-					       .value_len = snprintf(nx, sizeof(nx), "%" PRIu64,
-								     rec.offset + 1)};
-			struct rxl_record_in in = {.key_len = -1, .value = val, .value_len = (int32_t)vl,
-						   .timestamp_ms = rec.timestamp_ms, .headers = &h,
+				vl += (size_t)snprintf(val + vl, sizeof(val) - vl,
+						       "%s=%" PRId64 "\n", bk.b[i].acct,
+						       bk.b[i].cents);
+			struct rxl_header h = {
+				.key = "next",
+				.key_len = 4,
+				.value = nx,
+				.value_len = snprintf(nx, sizeof(nx), "%" PRIu64, rec.offset + 1)};
+			struct rxl_record_in in = {.key_len = -1,
+						   .value = val,
+						   .value_len = (int32_t)vl,
+						   .timestamp_ms = rec.timestamp_ms,
+						   .headers = &h,
 						   .n_headers = 1};
 
 			if ((!w && open_writer(data, "ledger.snapshots", p, &w)) ||
@@ -266,8 +282,8 @@ static int cmd_balance(struct rxlog *rx, const char *acct, int64_t at, bool scan
 	rxl_reader_close(r);
 	int64_t *c = find(&bk, (const uint8_t *)acct, (int32_t)strlen(acct), false);
 
-	printf("%s at %" PRId64 ": %" PRId64 " (snapshot up to offset %" PRIu64
-	       ", %" PRIu64 " events replayed)\n",
+	printf("%s at %" PRId64 ": %" PRId64 " (snapshot up to offset %" PRIu64 ", %" PRIu64
+	       " events replayed)\n",
 	       acct, at, c ? *c : 0, next, replayed);
 	return 0;
 }
@@ -275,7 +291,8 @@ static int cmd_balance(struct rxlog *rx, const char *acct, int64_t at, bool scan
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rxlog-ledger [--data DIR] load [--accounts N] [--events M] [--t0 MS] [--step MS]\n"
+		"usage: rxlog-ledger [--data DIR] load [--accounts N] [--events M] [--t0 MS] "
+		"[--step MS]\n"
 		"       rxlog-ledger [--data DIR] snapshot [--every N]\n"
 		"       rxlog-ledger [--data DIR] balance --account A [--at MS] [--scan]\n");
 }

@@ -83,8 +83,8 @@ static int by_count(const void *a, const void *b)
 
 static void print(struct tally *t, double secs, bool live, const char *title)
 {
-	static const char *names[9] = {"emerg", "alert", "crit", "err", "warning",
-				       "notice", "info", "debug", "(none)"};
+	static const char *names[9] = {"emerg",	 "alert", "crit",  "err",   "warning",
+				       "notice", "info",  "debug", "(none)"};
 
 	if (live)
 		printf("\033[H\033[2J"); /* a person watches: redraw in place */
@@ -161,7 +161,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+		double el =
+			(double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
 
 		if (el * 1000 >= interval_ms) {
 			if (idle_exit_ms < 0)

@@ -74,8 +74,8 @@ static int apply(sqlite3 *db, sqlite3_stmt *ins_id, sqlite3_stmt *upsert, const 
 		return 0; /* applied before: a redelivery or a duplicate send */
 	}
 	sqlite3_reset(upsert);
-	sqlite3_bind_text(upsert, 1, (const char *)m->rec.key, m->rec.key_len > 0 ? m->rec.key_len : 0,
-			  SQLITE_TRANSIENT);
+	sqlite3_bind_text(upsert, 1, (const char *)m->rec.key,
+			  m->rec.key_len > 0 ? m->rec.key_len : 0, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(upsert, 2, amt);
 	if (sqlite3_step(upsert) != SQLITE_DONE)
 		goto rollback;
@@ -120,7 +120,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (sqlite3_open(dbpath, &db) != SQLITE_OK || sqlite3_exec(db, schema, NULL, NULL, NULL) ||
-	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO applied(id) VALUES(?1)", -1, &ins_id, NULL) ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO applied(id) VALUES(?1)", -1, &ins_id,
+			       NULL) ||
 	    sqlite3_prepare_v2(db,
 			       "INSERT INTO accounts(account, balance, events) VALUES(?1, ?2, 1) "
 			       "ON CONFLICT(account) DO UPDATE SET balance = balance + ?2, "
@@ -143,7 +144,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	while (!stop && (n = rxlog_group_poll(g, &m, idle_exit_ms >= 0 ? idle_exit_ms : 1000)) >= 0) {
+	while (!stop &&
+	       (n = rxlog_group_poll(g, &m, idle_exit_ms >= 0 ? idle_exit_ms : 1000)) >= 0) {
 		if (n == 0) {
 			if (idle_exit_ms >= 0)
 				break;

@@ -75,16 +75,16 @@ int rxlog_reader_open(struct rxlog *rx, const char *topic, uint32_t partition,
  * Concurrency: one writer per (group, partition) — the lease holder.
  * Returns: 0 or -errno.
  */
-int rxlog_offset_commit(struct rxlog *rx, const char *group, const char *topic,
-			uint32_t partition, uint64_t next);
+int rxlog_offset_commit(struct rxlog *rx, const char *group, const char *topic, uint32_t partition,
+			uint64_t next);
 
 /**
  * Read a committed offset.
  * Returns: 0 with *next, -ENOENT when the group never committed there,
  * -EBADMSG when the file is damaged (CRC mismatch; treated as absent by groups).
  */
-int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic,
-		       uint32_t partition, uint64_t *next);
+int rxlog_offset_fetch(struct rxlog *rx, const char *group, const char *topic, uint32_t partition,
+		       uint64_t *next);
 
 /**
  * The lowest committed offset of any consumer group for one partition.
@@ -112,34 +112,34 @@ enum rxlog_reset { RXLOG_RESET_EARLIEST = 0, RXLOG_RESET_LATEST, RXLOG_RESET_ERR
 
 /** A handler's verdict on one record. */
 enum rxlog_verdict {
-	RXLOG_ACK = 0,  /* done: the offset may be committed past it */
-	RXLOG_RETRY,    /* failed, try again after backoff (up to max_attempts) */
-	RXLOG_REJECT,   /* poison: dead-letter it now */
+	RXLOG_ACK = 0, /* done: the offset may be committed past it */
+	RXLOG_RETRY,   /* failed, try again after backoff (up to max_attempts) */
+	RXLOG_REJECT,  /* poison: dead-letter it now */
 };
 
 struct rxlog_group_config {
-	const char *group;          /* required: [A-Za-z0-9._-]+ */
-	const char *topic;          /* required */
-	const char *member;         /* member id; NULL = "<hostname>-<pid>" */
-	enum rxlog_reset reset;     /* default RXLOG_RESET_EARLIEST */
-	uint32_t max_attempts;      /* default 3 */
-	uint32_t backoff_ms;        /* first retry delay, doubled per attempt (default 10) */
-	uint32_t commit_every;      /* commit after this many settled records (default 1000) */
-	uint32_t commit_ms;         /* ... or this long (default 1000) */
-	uint32_t rebalance_ms;      /* how often leases are reconsidered (default 500) */
+	const char *group;	/* required: [A-Za-z0-9._-]+ */
+	const char *topic;	/* required */
+	const char *member;	/* member id; NULL = "<hostname>-<pid>" */
+	enum rxlog_reset reset; /* default RXLOG_RESET_EARLIEST */
+	uint32_t max_attempts;	/* default 3 */
+	uint32_t backoff_ms;	/* first retry delay, doubled per attempt (default 10) */
+	uint32_t commit_every;	/* commit after this many settled records (default 1000) */
+	uint32_t commit_ms;	/* ... or this long (default 1000) */
+	uint32_t rebalance_ms;	/* how often leases are reconsidered (default 500) */
 };
 
 /** A delivered record. */
 struct rxlog_msg {
-	struct rxl_record rec;   /* zero-copy view, valid until the next poll */
+	struct rxl_record rec; /* zero-copy view, valid until the next poll */
 	uint32_t partition;
-	uint32_t attempt;        /* 1 for the first delivery in this member */
+	uint32_t attempt; /* 1 for the first delivery in this member */
 };
 
 /** Counters of one member. */
 struct rxlog_group_stats {
 	uint64_t delivered, acked, retried, dead_lettered, commits;
-	uint64_t reset_lost;     /* records retention removed before this group read them */
+	uint64_t reset_lost; /* records retention removed before this group read them */
 	uint64_t rebalances;
 	uint32_t partitions_owned;
 };
@@ -173,8 +173,8 @@ int rxlog_group_poll(struct rxlog_group *g, struct rxlog_msg *msg, int timeout_m
  * Returns: 0 or -errno (writing the dead-letter record failed: the record
  * is not settled and will be redelivered).
  */
-int rxlog_group_settle(struct rxlog_group *g, const struct rxlog_msg *msg,
-		       enum rxlog_verdict v, const char *reason);
+int rxlog_group_settle(struct rxlog_group *g, const struct rxlog_msg *msg, enum rxlog_verdict v,
+		       const char *reason);
 
 /**
  * Commit every settled position now.
@@ -196,7 +196,7 @@ void rxlog_group_leave(struct rxlog_group *g);
 /** Where a record's idempotency key comes from. */
 enum rxlog_idem {
 	RXLOG_IDEM_HEADER = 0, /* the value of a named header */
-	RXLOG_IDEM_KEY,        /* the record key */
+	RXLOG_IDEM_KEY,	       /* the record key */
 	RXLOG_IDEM_PRODUCER,   /* the native producer id + sequence */
 };
 

@@ -32,8 +32,11 @@ static void make(uint64_t i, char *key, uint8_t *val, uint32_t vlen, struct rxl_
 	memcpy(val, &i, 8);
 	for (uint32_t k = 8; k < vlen; k++)
 		val[k] = (uint8_t)(i + k);
-	*r = (struct rxl_record_in){.key = key, .key_len = kl, .value = val,
-				    .value_len = (int32_t)vlen, .timestamp_ms = t0 + (int64_t)(i / 1000)};
+	*r = (struct rxl_record_in){.key = key,
+				    .key_len = kl,
+				    .value = val,
+				    .value_len = (int32_t)vlen,
+				    .timestamp_ms = t0 + (int64_t)(i / 1000)};
 }
 
 /* Append [from, to) as fast as possible; returns records/s or -1. */
@@ -122,7 +125,8 @@ int main(int argc, char **argv)
 	cfg.flush_ms = 200;
 	printf("rxlog log demo: data in %s (partition folder %s)\n", data, dir);
 	printf("  %" PRIu64 " records of %u-byte values, 64 keys, durability interval (200 ms), "
-	       "128 MiB segments\n", n, vlen);
+	       "128 MiB segments\n",
+	       n, vlen);
 
 	/* 1. A writer process, killed with SIGKILL once half is visible. */
 	pid_t pid = fork();
@@ -155,7 +159,8 @@ int main(int argc, char **argv)
 	double wt = now_s() - t;
 
 	printf("1. write: SIGKILL after %.2f s; high-water mark %" PRIu64 " (%.2f M records/s), "
-	       "durable %" PRIu64 "\n", wt, o.hwm, (double)o.hwm / wt / 1e6, o.durable);
+	       "durable %" PRIu64 "\n",
+	       wt, o.hwm, (double)o.hwm / wt / 1e6, o.durable);
 	rxl_reader_close(r);
 
 	/* 2. Recover (inside open), then finish the job and close cleanly. */
@@ -186,8 +191,9 @@ int main(int argc, char **argv)
 		return 1;
 	printf("   finish: appended [%" PRIu64 ", %" PRIu64 ") at %.2f M records/s "
 	       "(%.0f MB/s of batches), %" PRIu64 " batches, %" PRIu64 " segment rolls\n",
-	       from, n, rate / 1e6, rate * (double)st.bytes / (double)(st.records ? st.records : 1) / 1e6,
-	       st.batches, st.segments_rolled);
+	       from, n, rate / 1e6,
+	       rate * (double)st.bytes / (double)(st.records ? st.records : 1) / 1e6, st.batches,
+	       st.segments_rolled);
 
 	/* 3. Read it all back, zero copy, and check every record. */
 	struct rxl_record rec;
@@ -213,7 +219,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("3. read: %" PRIu64 " records in %.2f s (%.1f M records/s), %" PRIu64
-	       " wrong, offsets contiguous from 0\n", want, rt, (double)want / rt / 1e6, bad);
+	       " wrong, offsets contiguous from 0\n",
+	       want, rt, (double)want / rt / 1e6, bad);
 
 	/* 4. Replay from a point in time through the time index. */
 	uint64_t off;
@@ -226,6 +233,7 @@ int main(int argc, char **argv)
 	rxl_reader_close(r);
 	if (bad || want != n)
 		return 1;
-	printf("ok: %s holds %" PRIu64 " records in Kafka record-batch format (docs/FORMAT.md)\n", dir, n);
+	printf("ok: %s holds %" PRIu64 " records in Kafka record-batch format (docs/FORMAT.md)\n",
+	       dir, n);
 	return 0;
 }

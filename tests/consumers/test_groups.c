@@ -41,8 +41,8 @@ static void make_topic(const char *data, const char *topic, uint32_t np, uint32_
 		c.retention_bytes = retention_bytes;
 		assert_int_equal(rxl_log_open(dir, &c, &log), 0);
 		for (uint32_t i = 0; i < n; i++) {
-			struct rxl_record_in in = {.key = "k", .key_len = 1, .value = v,
-						   .timestamp_ms = i};
+			struct rxl_record_in in = {
+				.key = "k", .key_len = 1, .value = v, .timestamp_ms = i};
 
 			in.value_len = snprintf(v, sizeof(v), "%u:%u", p, i);
 			assert_int_equal(rxl_log_append_burst(log, &in, 1, NULL, NULL), 1);
@@ -64,8 +64,8 @@ static bool value_is(const struct rxlog_msg *m, uint32_t p, uint64_t seq)
 
 static struct rxlog_group_config gcfg(const char *group)
 {
-	return (struct rxlog_group_config){.group = group, .topic = "t", .rebalance_ms = 50,
-					   .backoff_ms = 1};
+	return (struct rxlog_group_config){
+		.group = group, .topic = "t", .rebalance_ms = 50, .backoff_ms = 1};
 }
 
 static void test_fanout_three_groups_see_every_record_once_in_order(void **state)
@@ -164,8 +164,8 @@ static void test_poison_record_dead_lettered_and_partition_keeps_flowing(void **
 		} else if (m.partition == 1 && m.rec.offset > 10) {
 			delivered_after++;
 		}
-		assert_int_equal(rxlog_group_settle(g, &m, v, v == RXLOG_REJECT ? "bad schema" : NULL),
-				 0);
+		assert_int_equal(
+			rxlog_group_settle(g, &m, v, v == RXLOG_REJECT ? "bad schema" : NULL), 0);
 	}
 	assert_int_equal(attempts_of_poison, 3);
 	assert_int_equal(delivered_after, 39);
@@ -190,7 +190,8 @@ static void test_poison_record_dead_lettered_and_partition_keeps_flowing(void **
 		const char *k = h.key;
 		int kl = h.key_len;
 
-		snprintf(want, sizeof(want), "%.*s=%.*s", kl, k, h.value_len, (const char *)h.value);
+		snprintf(want, sizeof(want), "%.*s=%.*s", kl, k, h.value_len,
+			 (const char *)h.value);
 		found += !strcmp(want, "dlq.topic=t") + !strcmp(want, "dlq.partition=1") +
 			 !strcmp(want, "dlq.offset=10") + !strcmp(want, "dlq.attempts=3") +
 			 !strcmp(want, "dlq.reason=max attempts");
@@ -651,7 +652,8 @@ static void test_dedupe_window_matches_model(void **state)
 	rxlog_dedupe_free(d);
 	/* Producer id + sequence. */
 	assert_int_equal(rxlog_dedupe_create(8, RXLOG_IDEM_PRODUCER, NULL, &d), 0);
-	struct rxl_record p1 = {.producer_id = 9, .sequence = 1}, p2 = {.producer_id = 9, .sequence = 2};
+	struct rxl_record p1 = {.producer_id = 9, .sequence = 1},
+			  p2 = {.producer_id = 9, .sequence = 2};
 
 	assert_int_equal(rxlog_dedupe_check(d, &p1), 1);
 	assert_int_equal(rxlog_dedupe_check(d, &p2), 1);
@@ -680,8 +682,8 @@ static void test_dedupe_by_header_on_redelivered_records(void **state)
 	for (int i = 0; i < 200; i++) {
 		char id[16];
 		struct rxl_header h = {.key = "idempotency-key", .key_len = 15, .value = id};
-		struct rxl_record_in in = {.key_len = -1, .value = "x", .value_len = 1,
-					   .headers = &h, .n_headers = 1};
+		struct rxl_record_in in = {
+			.key_len = -1, .value = "x", .value_len = 1, .headers = &h, .n_headers = 1};
 
 		h.value_len = sprintf(id, "pay-%d", i % 100);
 		assert_int_equal(rxl_log_append_burst(log, &in, 1, NULL, NULL), 1);

@@ -37,14 +37,15 @@ int main(int argc, char **argv)
 
 		if (ph[2] > sizeof(frame) || fread(frame, ph[2], 1, f) != 1)
 			return fprintf(stderr, "pcap_check: truncated record\n"), 1;
-		enum rxl_l2l4_result r = rxl_l2l4_parse(frame, ph[2], RXL_L2L4_VERIFY_IPV4_CSUM |
-							 RXL_L2L4_VERIFY_UDP_CSUM, &pkt);
+		enum rxl_l2l4_result r = rxl_l2l4_parse(
+			frame, ph[2], RXL_L2L4_VERIFY_IPV4_CSUM | RXL_L2L4_VERIFY_UDP_CSUM, &pkt);
 
 		if (r != RXL_L2L4_ACCEPT_UDP)
 			return fprintf(stderr, "pcap_check: frame %llu: %s\n",
-				       (unsigned long long)datagrams, rxl_l2l4_drop_name(r)), 1;
-		struct rxl_fmt_in in = {.data = pkt.payload, .len = pkt.payload_len,
-					.recv_ms = 1, .src_family = 4};
+				       (unsigned long long)datagrams, rxl_l2l4_drop_name(r)),
+			       1;
+		struct rxl_fmt_in in = {
+			.data = pkt.payload, .len = pkt.payload_len, .recv_ms = 1, .src_family = 4};
 		uint32_t pos = 0;
 
 		memcpy(in.src_addr, pkt.src.b, 4);
@@ -54,7 +55,8 @@ int main(int argc, char **argv)
 			if (n < 0)
 				return fprintf(stderr, "pcap_check: datagram %llu: %s\n",
 					       (unsigned long long)datagrams,
-					       rxl_fmt_drop_name((enum rxl_fmt_reason)-n)), 1;
+					       rxl_fmt_drop_name((enum rxl_fmt_reason) - n)),
+				       1;
 			if (cfg.kind == RXL_FMT_NATIVE) {
 				uint32_t k = (uint32_t)n;
 				struct rxl_seq_result res;
@@ -73,8 +75,9 @@ int main(int argc, char **argv)
 	fclose(f);
 	if (events != strtoull(argv[3], NULL, 10) || datagrams != strtoull(argv[4], NULL, 10) ||
 	    dups || gaps) {
-		fprintf(stderr, "pcap_check: %llu events in %llu datagrams (want %s in %s), %llu "
-				"duplicates, %llu gaps\n",
+		fprintf(stderr,
+			"pcap_check: %llu events in %llu datagrams (want %s in %s), %llu "
+			"duplicates, %llu gaps\n",
 			(unsigned long long)events, (unsigned long long)datagrams, argv[3], argv[4],
 			(unsigned long long)dups, (unsigned long long)gaps);
 		return 1;

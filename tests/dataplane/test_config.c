@@ -128,8 +128,8 @@ static void test_bad_settings_say_what_to_change(void **state)
 		rxl_err_clear();
 		assert_int_equal(rxl_cfg_set_flag(&c, cases[i].name, cases[i].value), -EINVAL);
 		if (!strstr(rxl_err_msg(), cases[i].must_say))
-			fail_msg("%s=%s: message \"%s\" lacks \"%s\"", cases[i].name, cases[i].value,
-				 rxl_err_msg(), cases[i].must_say);
+			fail_msg("%s=%s: message \"%s\" lacks \"%s\"", cases[i].name,
+				 cases[i].value, rxl_err_msg(), cases[i].must_say);
 	}
 }
 

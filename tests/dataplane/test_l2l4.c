@@ -104,8 +104,8 @@ static const uint8_t IP4_TX[4] = {198, 18, 7, 2};
 static const uint8_t IP6_RX[16] = {0x20, 0x01, 0x0d, 0xb8, [14] = 0x12, [15] = 0x01};
 static const uint8_t IP6_TX[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 7, [15] = 0x02};
 /* ff02::1:ff00:1201, the solicited-node group of IP6_RX */
-static const uint8_t IP6_SNM_RX[16] = {0xff, 0x02, [11] = 0x01, [12] = 0xff, [14] = 0x12,
-				       [15] = 0x01};
+static const uint8_t IP6_SNM_RX[16] = {
+	0xff, 0x02, [11] = 0x01, [12] = 0xff, [14] = 0x12, [15] = 0x01};
 static const char PAYLOAD[] = "<14>1 2026-11-27T12:00:00Z gen app - - - hello rxlog";
 #define PAYLOAD_LEN (sizeof(PAYLOAD) - 1)
 #define SPORT 40001
@@ -117,9 +117,9 @@ static const char PAYLOAD[] = "<14>1 2026-11-27T12:00:00Z gen app - - - hello rx
 struct fr {
 	uint8_t b[FR_CAP];
 	size_t len;
-	size_t l3;       /* IP or ARP header */
-	size_t l4;       /* UDP/ICMPv6 header, or fragment data */
-	size_t nh_at;    /* IPv6: the next-header byte to patch */
+	size_t l3;    /* IP or ARP header */
+	size_t l4;    /* UDP/ICMPv6 header, or fragment data */
+	size_t nh_at; /* IPv6: the next-header byte to patch */
 	uint16_t et;
 	uint8_t l4proto; /* 17, 58 or 0 (fix no L4 checksum) */
 };
@@ -1459,8 +1459,14 @@ struct fcase {
 	int trailing; /* bytes after the datagram: truncating them may still accept */
 };
 
-#define C(fn, flags, want) {#fn, mk_##fn, flags, RXL_L2L4_##want, 0}
-#define CT(fn, flags, want) {#fn, mk_##fn, flags, RXL_L2L4_##want, 1}
+#define C(fn, flags, want)                              \
+	{                                               \
+#fn, mk_##fn, flags, RXL_L2L4_##want, 0 \
+	}
+#define CT(fn, flags, want)                             \
+	{                                               \
+#fn, mk_##fn, flags, RXL_L2L4_##want, 1 \
+	}
 
 static const struct fcase cases[] = {
 	C(udp4, VERIFY_ALL, ACCEPT_UDP),
@@ -1645,8 +1651,7 @@ static void test_drop_names_are_distinct_snake_case_for_every_result(void **stat
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_BAD_IPV4_HEADER), "bad_ipv4_header");
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_IPV4_LENGTH), "ipv4_length");
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_BAD_IPV6_HEADER), "bad_ipv6_header");
-	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_IPV6_EXT_HEADERS),
-			    "ipv6_ext_headers");
+	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_IPV6_EXT_HEADERS), "ipv6_ext_headers");
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_NOT_UDP), "not_udp");
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_UDP_LENGTH), "udp_length");
 	assert_string_equal(rxl_l2l4_drop_name(RXL_L2L4_DROP_UDP_CHECKSUM), "udp_checksum");

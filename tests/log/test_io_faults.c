@@ -21,9 +21,9 @@
 #include "testutil.h"
 
 struct outcome {
-	uint64_t max_hwm;   /* largest HWM any session published */
-	int errors;         /* operations that returned an error */
-	bool bad_error;     /* an error outside the documented set */
+	uint64_t max_hwm; /* largest HWM any session published */
+	int errors;	  /* operations that returned an error */
+	bool bad_error;	  /* an error outside the documented set */
 };
 
 static bool documented(int err)
@@ -198,8 +198,10 @@ static void test_short_writes_are_completed(void **state)
 	for (uint64_t n = 1; n <= total; n++) {
 		char *dir = tu_tmpdir("short");
 		struct outcome o = {0};
-		struct rxl_fault_plan plan = {
-			.kinds = RXL_FK_WRITE, .nth = n, .persistent = false, .err = RXL_FAULT_SHORT};
+		struct rxl_fault_plan plan = {.kinds = RXL_FK_WRITE,
+					      .nth = n,
+					      .persistent = false,
+					      .err = RXL_FAULT_SHORT};
 
 		rxl_fault_arm(&plan);
 		workload(dir, RXL_DUR_FSYNC, &o);
@@ -222,8 +224,8 @@ static void test_enospc_on_preallocation_refuses_append_without_failing(void **s
 	assert_int_equal(tu_append(log, 0, 10, 100, 0), 0);
 	assert_int_equal(rxl_log_sync(log), 0);
 	/* Every allocation fails from now on: the next batch cannot get space. */
-	struct rxl_fault_plan plan = {.kinds = RXL_FK_ALLOC, .nth = 1, .persistent = true,
-				      .err = -ENOSPC};
+	struct rxl_fault_plan plan = {
+		.kinds = RXL_FK_ALLOC, .nth = 1, .persistent = true, .err = -ENOSPC};
 
 	rxl_fault_arm(&plan);
 	int r = 0;

@@ -99,8 +99,13 @@ static void test_keys_headers_and_nulls_round_trip(void **state)
 		{.key = "nothing", .key_len = 7, .value = NULL, .value_len = -1},
 	};
 	struct rxl_record_in in[2] = {
-		{.key = "host-a", .key_len = 6, .value = "hello", .value_len = 5,
-		 .timestamp_ms = 1700000000000, .headers = h, .n_headers = 2},
+		{.key = "host-a",
+		 .key_len = 6,
+		 .value = "hello",
+		 .value_len = 5,
+		 .timestamp_ms = 1700000000000,
+		 .headers = h,
+		 .n_headers = 2},
 		{.key = NULL, .key_len = -1, .value = NULL, .value_len = -1, .timestamp_ms = 5},
 	};
 	struct rxl_producer p = {.id = 77, .epoch = 3, .base_sequence = 10};
@@ -339,7 +344,7 @@ static void test_retention_by_age(void **state)
 	tu_config(&c);
 	c.retention_ms = 1000;
 	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
-	assert_int_equal(tu_append(log, 0, 3000, 100, 0), 0);     /* ts 0..2999 */
+	assert_int_equal(tu_append(log, 0, 3000, 100, 0), 0); /* ts 0..2999 */
 	assert_int_equal(rxl_log_roll(log), 0);
 	assert_int_equal(tu_append(log, 3000, 10, 100, 1000000), 0); /* ts ~1e6 */
 	assert_int_equal(rxl_log_sync(log), 0);

@@ -128,29 +128,28 @@ struct model {
 	struct rxl_log_config cfg;
 	struct rxl_log *log;
 	struct rxl_reader *fol; /* the follower: one reader open through everything */
-	uint64_t fpos;          /* the follower's position */
+	uint64_t fpos;		/* the follower's position */
 	struct mrec *recs;
 	uint64_t n, cap;
 	uint64_t log_start;
-	uint64_t hwm;           /* largest HWM seen */
-	int64_t clock;          /* drives record timestamps */
+	uint64_t hwm;  /* largest HWM seen */
+	int64_t clock; /* drives record timestamps */
 	uint64_t next_cseed;
 	struct mprod prod[N_PRODUCERS];
-	uint64_t deleted_seen;  /* segments_deleted of the current writer */
+	uint64_t deleted_seen; /* segments_deleted of the current writer */
 	uint64_t too_large_seen;
 	unsigned count[OP_COUNT];
-	struct gen g;           /* scratch for comparisons */
+	struct gen g; /* scratch for comparisons */
 	struct gen bg[MAX_BURST];
 	struct rxl_record_in in[MAX_BURST];
-	uint8_t *big;           /* a value larger than any batch */
-	bool trace;             /* RXL_MODEL_TRACE: print every operation */
-	bool keep_all;          /* no retention configured (a long log for seeks) */
+	uint8_t *big;  /* a value larger than any batch */
+	bool trace;    /* RXL_MODEL_TRACE: print every operation */
+	bool keep_all; /* no retention configured (a long log for seeks) */
 };
 
 /* ---- Failure reporting ----------------------------------------------------- */
 
-static void mfail(const struct model *m, int line, const char *what, bool ab, int64_t a,
-		  int64_t b)
+static void mfail(const struct model *m, int line, const char *what, bool ab, int64_t a, int64_t b)
 {
 	print_error("test_model.c:%d: check failed: %s", line, what);
 	if (ab)
@@ -163,16 +162,16 @@ static void mfail(const struct model *m, int line, const char *what, bool ab, in
 	fail();
 }
 
-#define MCHECK(m, c)                                                                       \
-	do {                                                                               \
-		if (!(c))                                                                  \
-			mfail((m), __LINE__, #c, false, 0, 0);                             \
+#define MCHECK(m, c)                                           \
+	do {                                                   \
+		if (!(c))                                      \
+			mfail((m), __LINE__, #c, false, 0, 0); \
 	} while (0)
-#define MCHECK_EQ(m, a, b)                                                                 \
-	do {                                                                               \
-		int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                              \
-		if (a_ != b_)                                                              \
-			mfail((m), __LINE__, #a " == " #b, true, a_, b_);                  \
+#define MCHECK_EQ(m, a, b)                                                \
+	do {                                                              \
+		int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);             \
+		if (a_ != b_)                                             \
+			mfail((m), __LINE__, #a " == " #b, true, a_, b_); \
 	} while (0)
 
 /* ---- Random records ----------------------------------------------------------- */
@@ -288,7 +287,8 @@ static void draw_burst(struct model *m, struct burst *b)
 			base = INT32_MAX - (int32_t)rnd(m, 2 * b->k);
 		else if (r < 10)
 			base = (int32_t)rnd(m, 1u << 20);
-		b->prod = (struct rxl_producer){.id = p->id, .epoch = p->epoch, .base_sequence = base};
+		b->prod = (struct rxl_producer){
+			.id = p->id, .epoch = p->epoch, .base_sequence = base};
 	}
 	m->clock += (int64_t)rnd(m, 100);
 	for (uint32_t i = 0; i < b->k; i++) {
@@ -370,8 +370,8 @@ static uint64_t valid_bytes(struct model *m, int dirfd, uint64_t base)
 	for (;;) {
 		struct rxl_batch_hdr h;
 		enum rxl_batch_fault why;
-		uint32_t len = rxl_batch_check(b + pos, (size_t)sb.st_size - pos, expect, UINT32_MAX,
-					       &h, &why);
+		uint32_t len = rxl_batch_check(b + pos, (size_t)sb.st_size - pos, expect,
+					       UINT32_MAX, &h, &why);
 
 		if (!len)
 			break;
@@ -692,7 +692,8 @@ static void op_retention(struct model *m)
 		return;
 	if (m->trace) {
 		print_message("retention now %" PRId64 " (cutoff %" PRId64 "), bytes %" PRId64
-			      ": removed %d of\n", now, now - c->retention_ms, c->retention_bytes, removed);
+			      ": removed %d of\n",
+			      now, now - c->retention_ms, c->retention_bytes, removed);
 		for (size_t i = 0; i < nb; i++)
 			print_message("  %" PRIu64 " size %" PRIu64 " max_ts %" PRId64 "\n",
 				      before[i].base, before[i].size, before[i].max_ts);
@@ -704,7 +705,8 @@ static void op_retention(struct model *m)
 		total += before[i].size;
 	for (size_t i = 0; i <= (size_t)removed && i + 1 < nb; i++) {
 		const struct seginfo *s = &before[i];
-		bool by_bytes = c->retention_bytes >= 0 && total - s->size >= (uint64_t)c->retention_bytes;
+		bool by_bytes =
+			c->retention_bytes >= 0 && total - s->size >= (uint64_t)c->retention_bytes;
 		bool by_time = c->retention_ms >= 0 && s->max_ts != INT64_MIN &&
 			       s->max_ts < now - c->retention_ms;
 
@@ -798,8 +800,8 @@ static void op_crash_marker(struct model *m)
 /* What the crashing child tells the parent. */
 struct crash_report {
 	uint64_t synced;    /* end offset at its last sync (0: none) */
-	uint64_t hwm;       /* HWM published when it died */
-	uint64_t end;       /* offsets it assigned */
+	uint64_t hwm;	    /* HWM published when it died */
+	uint64_t end;	    /* offsets it assigned */
 	uint64_t log_start; /* its poll may have applied retention */
 };
 
@@ -974,7 +976,8 @@ static void run_model(uint64_t seed, int n_ops)
 		m->op_name = ops[op].name;
 		m->count[op]++;
 		if (m->trace)
-			print_message("op %d %s: end %" PRIu64 " hwm %" PRIu64 " start %" PRIu64 "\n",
+			print_message("op %d %s: end %" PRIu64 " hwm %" PRIu64 " start %" PRIu64
+				      "\n",
 				      m->op, m->op_name, m->n, m->hwm, m->log_start);
 		switch (op) {
 		case OP_APPEND:

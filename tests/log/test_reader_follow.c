@@ -52,7 +52,7 @@ struct progress {
 struct reader_result {
 	uint64_t records;
 	uint32_t crc;
-	uint64_t waits;   /* times it caught up and blocked in rxl_reader_wait() */
+	uint64_t waits; /* times it caught up and blocked in rxl_reader_wait() */
 	char msg[RXL_ERR_MAX];
 };
 
@@ -60,14 +60,14 @@ struct reader_result {
 enum {
 	RD_OK = 0,
 	RD_OPEN = 10,
-	RD_GAP,      /* offset not the next one */
-	RD_VALUE,    /* value differs from tu_value() */
-	RD_ERANGE,   /* next(): position removed by retention (F1 says: a bug) */
-	RD_BADMSG,   /* next(): corrupt batch or segment */
-	RD_NEXT,     /* next(): another error */
-	RD_WAIT,     /* wait(): an error, or nothing for 20 s */
+	RD_GAP,	   /* offset not the next one */
+	RD_VALUE,  /* value differs from tu_value() */
+	RD_ERANGE, /* next(): position removed by retention (F1 says: a bug) */
+	RD_BADMSG, /* next(): corrupt batch or segment */
+	RD_NEXT,   /* next(): another error */
+	RD_WAIT,   /* wait(): an error, or nothing for 20 s */
 	RD_PIPE,
-	RD_SIGBUS,   /* F3 */
+	RD_SIGBUS, /* F3 */
 };
 
 static const char *rd_name(int code)
@@ -139,7 +139,7 @@ static void reader_main(const char *dir, int idx, struct progress *pg, uint64_t 
 
 	sigaction(SIGBUS, &sa, NULL);
 	if (rxl_reader_open(dir, &r))
-		_exit(RD_OPEN); /* the parent sees no "ready" byte, then this code */
+		_exit(RD_OPEN);	    /* the parent sees no "ready" byte, then this code */
 	if (write(fd, "r", 1) != 1) /* ready */
 		_exit(RD_PIPE);
 	while (expect < final) {
@@ -153,12 +153,13 @@ static void reader_main(const char *dir, int idx, struct progress *pg, uint64_t 
 			else if (!tu_value_ok(&rec, expect))
 				code = RD_VALUE;
 			if (code) {
-				snprintf(res.msg, sizeof(res.msg), "offset %" PRIu64 ", expected %" PRIu64,
-					 rec.offset, expect);
+				snprintf(res.msg, sizeof(res.msg),
+					 "offset %" PRIu64 ", expected %" PRIu64, rec.offset,
+					 expect);
 				report(fd, &res, code);
 			}
-			res.crc = hash_record(res.crc, rec.offset, rec.timestamp_ms, rec.key, rec.key_len,
-					      rec.value, rec.value_len);
+			res.crc = hash_record(res.crc, rec.offset, rec.timestamp_ms, rec.key,
+					      rec.key_len, rec.value, rec.value_len);
 			expect++;
 			res.records++;
 			/* Relaxed: a flow-control hint (F1); no data is published through it. */
@@ -169,7 +170,10 @@ static void reader_main(const char *dir, int idx, struct progress *pg, uint64_t 
 		if (n < 0) {
 			snprintf(res.msg, sizeof(res.msg), "at offset %" PRIu64 ": %s", expect,
 				 rxl_err_msg());
-			report(fd, &res, n == -ERANGE ? RD_ERANGE : n == -EBADMSG ? RD_BADMSG : RD_NEXT);
+			report(fd, &res,
+			       n == -ERANGE    ? RD_ERANGE
+			       : n == -EBADMSG ? RD_BADMSG
+					       : RD_NEXT);
 		}
 		res.waits++;
 		int w = rxl_reader_wait(r, 5000);
@@ -177,7 +181,8 @@ static void reader_main(const char *dir, int idx, struct progress *pg, uint64_t 
 		if (w == -ETIMEDOUT && ++idle < 4)
 			continue;
 		if (w && w != -EINTR) {
-			snprintf(res.msg, sizeof(res.msg), "wait at offset %" PRIu64 ": %d", expect, w);
+			snprintf(res.msg, sizeof(res.msg), "wait at offset %" PRIu64 ": %d", expect,
+				 w);
 			report(fd, &res, RD_WAIT);
 		}
 	}
@@ -316,7 +321,8 @@ static void run_follow(const struct follow_case *fc)
 		if (read(fds[i], &b, 1) != 1 || b != 'r') {
 			int code = tu_child_wait(pids[i], 1000);
 
-			print_message("reader %d did not start: %s (exit %d)\n", i, rd_name(code), code);
+			print_message("reader %d did not start: %s (exit %d)\n", i, rd_name(code),
+				      code);
 			fail();
 		}
 	}
@@ -379,12 +385,14 @@ static void run_follow(const struct follow_case *fc)
 		/* Relaxed: the reader has ended. */
 		print_message("%s: reader %d: %s (exit %d) at offset %" PRIu64 ", %" PRIu64
 			      " waits%s%s\n",
-			      fc->tag, i, rd_name(codes[i]), codes[i], rxl_load_relaxed(&pg->pos[i]),
-			      res[i].waits, res[i].msg[0] ? ": " : "", res[i].msg);
+			      fc->tag, i, rd_name(codes[i]), codes[i],
+			      rxl_load_relaxed(&pg->pos[i]), res[i].waits,
+			      res[i].msg[0] ? ": " : "", res[i].msg);
 	}
 	print_message("%s: %" PRIu64 " records in %" PRIu64 " batches, %" PRIu64
 		      " segments rolled, %" PRIu64 " deleted; writer stalled %" PRIu64
-		      " times; %" PRIu64 " pauses, %" PRIu64 " times a reader's segment was deleted under it\n",
+		      " times; %" PRIu64 " pauses, %" PRIu64
+		      " times a reader's segment was deleted under it\n",
 		      fc->tag, w->seq, st.batches, st.segments_rolled, st.segments_deleted, stalls,
 		      pauses, deleted_under);
 	for (int i = 0; i < N_READERS; i++) {
@@ -412,7 +420,10 @@ static void run_follow(const struct follow_case *fc)
 static void test_readers_in_other_processes_see_identical_stream(void **state)
 {
 	const struct follow_case fc = {
-		.tag = "follow", .records = 300000, .retention_segments = 8, .window = 2000,
+		.tag = "follow",
+		.records = 300000,
+		.retention_segments = 8,
+		.window = 2000,
 	};
 
 	run_follow(&fc);
@@ -424,8 +435,12 @@ static void test_readers_in_other_processes_see_identical_stream(void **state)
 static void test_readers_finish_segments_deleted_under_them(void **state)
 {
 	const struct follow_case fc = {
-		.tag = "follow-tight", .records = 100000, .retention_segments = 1, .window = 700,
-		.pause_every = 1000, .pause_leap = 700,
+		.tag = "follow-tight",
+		.records = 100000,
+		.retention_segments = 1,
+		.window = 700,
+		.pause_every = 1000,
+		.pause_leap = 700,
 	};
 
 	run_follow(&fc);
