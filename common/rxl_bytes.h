@@ -58,13 +58,11 @@ static inline uint64_t rxl_be64_get(const uint8_t *p)
 static inline unsigned rxl_varlong_len(int64_t v)
 {
 	uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-	unsigned n = 1;
+	/* 7 payload bits per byte: ceil(significant bits / 7), without a
+	 * loop (record encoding asks this several times per record). */
+	unsigned bits = 64 - (unsigned)__builtin_clzll(u | 1);
 
-	while (u >= 0x80) {
-		u >>= 7;
-		n++;
-	}
-	return n;
+	return (bits + 6) / 7;
 }
 
 /** Write a zig-zag varlong; returns the bytes written (1..10). */

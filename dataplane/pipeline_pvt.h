@@ -10,9 +10,9 @@
  *    ring is full) frees that reference. The rx lcore takes the reference
  *    of every event after the first before that event's descriptor can
  *    reach a ring, so an mbuf carrying k events has k references.
- * D2 Event pointers point into the mbuf's data or into the rxl_fmt_in kept
- *    in the mbuf's private area (the source address text), so they stay
- *    valid until the last reference is freed.
+ * D2 Event pointers point into the mbuf's data or into the rxl_mbuf_priv
+ *    kept in the mbuf's private area (the source address text, the
+ *    headers), so they stay valid until the last reference is freed.
  * D3 Each partition has exactly one writer lcore (partition p of the
  *    global table belongs to writer p % writer_cores): no lock on the
  *    append path (DESIGN.md invariant 1).
@@ -36,11 +36,29 @@
 #define RXL_RX_BURST 32
 #define RXL_MAX_EVENTS 64 /* events parsed per datagram per call */
 
+/* What the rx lcore leaves in each mbuf's private area (D2): the
+ * datagram as the parsers see it, and the record headers of its events.
+ * Headers live here, once per datagram, rather than in every descriptor:
+ * every parser gives all events of one datagram the same headers (native:
+ * the send time; syslog: one event per datagram; lines and raw: none),
+ * which keeps a descriptor at 48 bytes instead of ~190. */
+struct rxl_mbuf_priv {
+	struct rxl_fmt_in in;
+	uint16_t n_headers;
+	struct rxl_header headers[RXL_EVENT_MAX_HEADERS];
+};
+
+/* One event on its way from an rx lcore to a writer lcore, copied by
+ * value through the ring (48 bytes). */
 struct rxl_desc {
-	struct rte_mbuf *m; /* D1 */
-	uint32_t part;
-	uint32_t pad;
-	struct rxl_event ev; /* D2 */
+	struct rte_mbuf *m;   /* D1 */
+	const uint8_t *key;   /* D2; NULL when key_len == -1 */
+	const uint8_t *value; /* D2 */
+	int32_t key_len;      /* -1 = null key */
+	int32_t value_len;
+	int64_t timestamp_ms;
+	uint32_t local;	      /* the partition among its writer's: global = local * n_wr + writer */
+	uint32_t has_headers; /* 1: the record takes the mbuf's rxl_mbuf_priv headers */
 };
 
 /* Per rx lcore counters: written by that lcore (relaxed stores of its own
@@ -71,6 +89,7 @@ struct rxl_wr_stats {
 struct rxl_partition {
 	struct rxl_log *log; /* owned by writer lcore `writer` (D3) */
 	uint32_t listener, index, writer;
+	uint32_t local; /* its index among the writer's partitions (D3): p / n_wr */
 };
 
 struct rxl_listener_rt {

@@ -194,6 +194,8 @@ static inline void rxl_event_to_record(const struct rxl_event *ev, struct rxl_re
  *  - Every drop and note is added to @cnt already (A3): the caller must not count it again.
  *  - They read only [in->data, in->data + in->len) (A1) and write only @ev[0 .. max_events),
  *    in->src_text, *pos and @cnt.
+ *  - Headers are per datagram: every event of one datagram carries the same headers (the same
+ *    n_headers and the same key and value pointers), so rxlogd keeps them once per datagram.
  */
 
 /**

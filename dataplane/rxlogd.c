@@ -153,7 +153,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	dp->mbuf_data = sockets ? MBUF_DATA : RTE_MBUF_DEFAULT_DATAROOM;
 	dp->pool = rte_pktmbuf_pool_create(
 		"rxl_pool", sockets ? 16383 : 32767, 256,
-		RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN),
+		RTE_ALIGN(sizeof(struct rxl_mbuf_priv), RTE_MBUF_PRIV_ALIGN),
 		(uint16_t)(dp->mbuf_data + RTE_PKTMBUF_HEADROOM), (int)rte_socket_id());
 	if (!dp->pool)
 		return rxl_err_set(-ENOMEM, "mbuf pool: %s; raise memory_mb (now %u)",
@@ -161,7 +161,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	if (!sockets) {
 		dp->jumbo = rte_pktmbuf_pool_create(
 			"rxl_jumbo", 255, 32,
-			RTE_ALIGN(sizeof(struct rxl_fmt_in), RTE_MBUF_PRIV_ALIGN), UINT16_MAX,
+			RTE_ALIGN(sizeof(struct rxl_mbuf_priv), RTE_MBUF_PRIV_ALIGN), UINT16_MAX,
 			(int)rte_socket_id());
 		if (!dp->jumbo)
 			return rxl_err_set(-ENOMEM, "reassembly pool: %s; raise memory_mb (now %u)",
@@ -190,8 +190,10 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 		if ((err = rxl_fmt_config_check(&L->fmt)))
 			return rxl_err_ctx(err, "listener %u", lc->port);
 		for (uint32_t p = 0; p < lc->partitions; p++, g++) {
-			dp->parts[g] = (struct rxl_partition){
-				.listener = l, .index = p, .writer = g % dp->n_wr};
+			dp->parts[g] = (struct rxl_partition){.listener = l,
+							      .index = p,
+							      .writer = g % dp->n_wr,
+							      .local = g / dp->n_wr};
 			if ((err = rxl_log_path(path, sizeof(path), c->data, lc->topic, p)) ||
 			    (err = rxl_log_open(path, &lc->log, &dp->parts[g].log)))
 				return rxl_err_ctx(err, "listener %u", lc->port);

@@ -165,34 +165,67 @@ static uint8_t *put_bytes(uint8_t *p, const void *src, int32_t len)
 	return p;
 }
 
-int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
+/* Write the record body (everything after its length varint) at @p. */
+static uint8_t *put_body(uint8_t *p, const struct rxl_record_in *r, int64_t ts_delta, int32_t delta)
 {
-	if (r->key_len < -1 || r->value_len < -1 || r->n_headers > INT32_MAX)
-		return -EINVAL;
-	for (uint32_t i = 0; i < r->n_headers; i++)
-		if (r->headers[i].key_len < 0 || r->headers[i].value_len < -1)
-			return -EINVAL;
-
-	int64_t base_ts = b->count == 0 ? r->timestamp_ms : b->base_ts;
-	int64_t ts_delta = ts_sub(r->timestamp_ms, base_ts);
-	uint32_t body = body_len(r, ts_delta, b->count);
-	uint32_t need = body + varint_len((int32_t)body);
-
-	if (need > b->cap - b->len)
-		return -ENOSPC;
-
-	uint8_t *p = b->buf + b->len;
-
-	p += rxl_varlong_put(p, body);
 	*p++ = 0; /* attributes */
 	p += rxl_varlong_put(p, ts_delta);
-	p += rxl_varlong_put(p, b->count);
+	p += rxl_varlong_put(p, delta);
 	p = put_bytes(p, r->key, r->key_len);
 	p = put_bytes(p, r->value, r->value_len);
 	p += rxl_varlong_put(p, (int32_t)r->n_headers);
 	for (uint32_t i = 0; i < r->n_headers; i++) {
 		p = put_bytes(p, r->headers[i].key, r->headers[i].key_len);
 		p = put_bytes(p, r->headers[i].value, r->headers[i].value_len);
+	}
+	return p;
+}
+
+int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
+{
+	if (r->key_len < -1 || r->value_len < -1 || r->n_headers > INT32_MAX)
+		return -EINVAL;
+
+	uint64_t data = (uint64_t)(r->key_len > 0 ? r->key_len : 0) +
+			(uint64_t)(r->value_len > 0 ? r->value_len : 0);
+
+	for (uint32_t i = 0; i < r->n_headers; i++) {
+		if (r->headers[i].key_len < 0 || r->headers[i].value_len < -1)
+			return -EINVAL;
+		data += (uint64_t)r->headers[i].key_len +
+			(uint64_t)(r->headers[i].value_len > 0 ? r->headers[i].value_len : 0);
+	}
+
+	int64_t base_ts = b->count == 0 ? r->timestamp_ms : b->base_ts;
+	int64_t ts_delta = ts_sub(r->timestamp_ms, base_ts);
+	uint8_t *p = b->buf + b->len;
+	uint32_t need;
+
+	/* The body's size lies in [lo, hi]: its varint fields (the timestamp
+	 * delta, the offset delta, key and value lengths, the header count, two
+	 * per header) take 1 to 5 bytes each (the timestamp up to 10). When both
+	 * bounds need the same number of length bytes, the body can be written
+	 * straight after them and measured, without sizing every varint first
+	 * (the common case: that sizing pass cost as much as the encoding). */
+	uint64_t fields = 5 + 2 * (uint64_t)r->n_headers;
+	uint64_t lo = 1 + fields + data, hi = 1 + 10 + 5 * (fields - 1) + data;
+	unsigned ll = rxl_varlong_len((int64_t)lo);
+
+	if (hi <= UINT32_MAX / 2 && rxl_varlong_len((int64_t)hi) == ll &&
+	    hi + ll <= (uint64_t)(b->cap - b->len)) {
+		uint8_t *end = put_body(p + ll, r, ts_delta, b->count);
+		uint32_t body = (uint32_t)(end - (p + ll));
+
+		rxl_varlong_put(p, body); /* exactly ll bytes: lo <= body <= hi */
+		need = body + ll;
+	} else {
+		uint32_t body = body_len(r, ts_delta, b->count);
+
+		need = body + varint_len((int32_t)body);
+		if (need > b->cap - b->len)
+			return -ENOSPC;
+		p += rxl_varlong_put(p, body);
+		put_body(p, r, ts_delta, b->count);
 	}
 	b->len += need;
 	if (b->count == 0)

@@ -388,6 +388,17 @@ static void test_native_random_datagrams_round_trip_through_encode_and_parse(voi
 				assert_int_equal(ev[i].producer_epoch, h.epoch);
 			}
 			assert_int_equal(ev[i].n_headers, h.flags ? 1 : 0);
+			/* The per-datagram header contract (rxl_formats.h):
+			 * rxlogd keeps one copy of the headers per datagram. */
+			assert_int_equal(ev[i].n_headers, ev[0].n_headers);
+			if (ev[i].n_headers) {
+				assert_ptr_equal(ev[i].headers[0].key, ev[0].headers[0].key);
+				assert_int_equal(ev[i].headers[0].key_len,
+						 ev[0].headers[0].key_len);
+				assert_ptr_equal(ev[i].headers[0].value, ev[0].headers[0].value);
+				assert_int_equal(ev[i].headers[0].value_len,
+						 ev[0].headers[0].value_len);
+			}
 		}
 	}
 }
