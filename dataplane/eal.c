@@ -64,6 +64,9 @@ int rxl_eal_reserve_hugepages(uint32_t pages)
 	return have >= pages ? 0 : -ENOMEM;
 }
 
+/* This run's --file-prefix ("<program>-<pid>"), for rxl_eal_cleanup(). */
+static char run_prefix[96];
+
 static bool is_vdev(const char *port)
 {
 	return strncmp(port, "net_", 4) == 0;
@@ -96,8 +99,11 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	for (uint32_t i = 1; i < p->lcores; i++)
 		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i,
 				       (first + (long)(i - 1)) % ncpu);
+	const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
+
+	snprintf(run_prefix, sizeof(run_prefix), "%.64s-%ld", base, (long)getpid());
 	if ((err = add(p, "%s", prog)) || (err = add(p, "--lcores")) || (err = add(p, "%s", lc)) ||
-	    (err = add(p, "--file-prefix")) || (err = add(p, "rxlogd-%ld", (long)getpid())))
+	    (err = add(p, "--file-prefix")) || (err = add(p, "%s", run_prefix)))
 		return err;
 	for (uint32_t i = 0; i < c->n_ports; i++) {
 		if (!is_vdev(c->ports[i]))
@@ -182,6 +188,9 @@ void rxl_eal_cleanup(void)
 	/* EAL leaves its runtime folder (/var/run/dpdk/<prefix>) behind. */
 	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
 	rte_eal_cleanup();
-	if (dir[0] && strstr(dir, "/rxlogd-"))
+	const char *last = strrchr(dir, '/');
+
+	/* Only the folder of this run's own prefix, never anything else. */
+	if (run_prefix[0] && last && !strcmp(last + 1, run_prefix))
 		nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }

@@ -11,7 +11,8 @@
  *     --in-memory (nothing left in hugetlbfs after a crash); else
  *     --no-huge -m memory_mb --no-shconf. "hugepages = on" fails instead of
  *     falling back, "off" never tries;
- *   - --file-prefix rxlogd-<pid>: runs never collide;
+ *   - --file-prefix <program>-<pid> (rxlogd-<pid>, rxlog-gen-<pid>): runs
+ *     never collide;
  *   - ports: "net_*" names are virtual devices (--vdev), anything else a PCI
  *     address (-a); --no-pci when no PCI port is named.
  */

@@ -328,7 +328,7 @@ static uint64_t parse_drops(const struct totals *t)
 	return n;
 }
 
-static void print_json(FILE *f, const struct totals *t)
+static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 {
 	fprintf(f,
 		"{\"datagrams\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"events\":%" PRIu64
@@ -356,9 +356,17 @@ static void print_json(FILE *f, const struct totals *t)
 	fprintf(f,
 		"},\"not_ours\":%" PRIu64 ",\"reassembled\":%" PRIu64
 		",\"nic\":{\"ipackets\":%" PRIu64 ",\"imissed\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64
-		",\"ierrors\":%" PRIu64 "}}\n",
+		",\"ierrors\":%" PRIu64 "},\"rx_lcores\":[",
 		t->not_ours, t->reassembled, t->nic_ipackets, t->nic_imissed, t->nic_nombuf,
 		t->nic_ierrors);
+	/* Per rx lcore (= rx queue on a port): shows how RSS spread the load. */
+	for (uint32_t i = 0; i < dp->n_rx; i++)
+		fprintf(f,
+			"%s{\"datagrams\":%" PRIu64 ",\"events\":%" PRIu64 ",\"ring_full\":%" PRIu64
+			"}",
+			i ? "," : "", ld(&dp->rx[i].datagrams), ld(&dp->rx[i].events),
+			ld(&dp->rx[i].ring_full));
+	fprintf(f, "]}\n");
 	fflush(f);
 }
 
@@ -386,6 +394,30 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
+	return 0;
+}
+
+static int tel_rx_lcores(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (uint32_t i = 0; i < g_dp->n_rx; i++) {
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		char name[32];
+
+		if (!c)
+			return -ENOMEM;
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_u64(c, "datagrams", ld(&g_dp->rx[i].datagrams));
+		rte_tel_data_add_dict_u64(c, "bytes", ld(&g_dp->rx[i].bytes));
+		rte_tel_data_add_dict_u64(c, "events", ld(&g_dp->rx[i].events));
+		rte_tel_data_add_dict_u64(c, "ring_full", ld(&g_dp->rx[i].ring_full));
+		rte_tel_data_add_dict_u64(c, "duplicates", ld(&g_dp->rx[i].duplicates));
+		rte_tel_data_add_dict_u64(c, "gaps", ld(&g_dp->rx[i].gaps));
+		snprintf(name, sizeof(name), "rx%u", i);
+		rte_tel_data_add_dict_container(d, name, c, 0);
+	}
 	return 0;
 }
 
@@ -467,6 +499,16 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		PROM(buf, len, cap,
 		     "# TYPE rxlog_stored_total counter\nrxlog_stored_total %" PRIu64 "\n",
 		     t.records);
+		PROM(buf, len, cap, "# TYPE rxlog_rx_lcore_datagrams_total counter\n");
+		for (uint32_t i = 0; i < dp->n_rx; i++)
+			PROM(buf, len, cap,
+			     "rxlog_rx_lcore_datagrams_total{lcore=\"%u\"} %" PRIu64 "\n", i,
+			     ld(&dp->rx[i].datagrams));
+		PROM(buf, len, cap, "# TYPE rxlog_rx_lcore_events_total counter\n");
+		for (uint32_t i = 0; i < dp->n_rx; i++)
+			PROM(buf, len, cap,
+			     "rxlog_rx_lcore_events_total{lcore=\"%u\"} %" PRIu64 "\n", i,
+			     ld(&dp->rx[i].events));
 		PROM(buf, len, cap, "# TYPE rxlog_drops_total counter\n");
 		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
 		     t.ring_full);
@@ -560,6 +602,9 @@ int main(int argc, char **argv)
 	rte_telemetry_register_cmd(
 		"/rxlog/stats", tel_stats,
 		"rxlogd totals: datagrams, events, stored, drops. No parameters.");
+	rte_telemetry_register_cmd(
+		"/rxlog/rx_lcores", tel_rx_lcores,
+		"rxlogd counters per rx lcore (one rx queue each). No parameters.");
 	rte_telemetry_register_cmd(
 		"/rxlog/drops", tel_drops,
 		"rxlogd drops by parse reason (format and L2-L4). No parameters.");
@@ -671,7 +716,7 @@ int main(int argc, char **argv)
 		rte_eth_dev_stop(dp.port);
 		rte_eth_dev_close(dp.port);
 	}
-	print_json(stdout, &t);
+	print_json(stdout, &dp, &t);
 	for (uint32_t l = 0; l < dp.n_lst; l++)
 		for (uint32_t i = 0; !port_src && i < dp.n_rx; i++)
 			close(dp.lst[l].fd[i]);

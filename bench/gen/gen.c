@@ -3,8 +3,13 @@
  *
  * Builds native, syslog or lines datagrams from P producers (each its own
  * source address and port, so RSS, af_packet fanout and partitioning
- * spread them) and sends them to a kernel UDP socket or writes them as
- * Ethernet frames into a pcap file (for net_pcap replays and tcpreplay).
+ * spread them) and sends them to a kernel UDP socket, sends them as
+ * Ethernet frames out of a DPDK port (net_memif to a local rxlogd,
+ * net_af_packet onto a veth, any NIC), or writes them into a pcap file
+ * (for net_pcap replays and tcpreplay). On a port with several tx queues
+ * each producer's frames take the queue that rte_softrss() picks from
+ * their 4-tuple, as a NIC's RSS would on the receiving side, so one
+ * producer stays on one queue and keeps its order.
  * Native events carry producer ids, contiguous sequences and the send time
  * (flag RXL_NATIVE_F_SEND_TIME), so duplicates, gaps and end-to-end
  * latency can be measured downstream. At the end it prints what it sent as
@@ -23,6 +28,7 @@
 
 #include "rxl_formats.h"
 #include "rxl_l2l4.h"
+#include "gen_port.h"
 
 #define MAX_DGRAM 65507
 #define MAX_EPD 1024
@@ -31,7 +37,11 @@ enum fmt { F_NATIVE, F_SYSLOG, F_LINES };
 
 struct opts {
 	enum fmt fmt;
-	const char *out, *udp;
+	const char *out, *udp, *port; /* exactly one: pcap file, UDP socket, DPDK port */
+	uint16_t queues;	      /* --port: tx queues */
+	uint32_t linger_ms;	      /* --port: wait for the peer to read, after the report */
+	int cpu;		      /* --port: the CPU to send from (-1: EAL's choice) */
+	uint8_t dst_mac[6];
 	uint64_t count;	 /* events; 0 = until --duration */
 	double duration; /* seconds; 0 = until --count */
 	uint32_t event_bytes, epd, producers;
@@ -55,15 +65,23 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: rxlog-gen --format native|syslog|lines (--out FILE.pcap | --udp "
-		"HOST:PORT)\n"
+		"HOST:PORT | --port DPDK-PORT)\n"
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
 		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
+		"                 [--queues N] [--dst-mac MAC] [--cpu CPU] [--linger-ms MS]  "
+		"(--port)\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
 		"          send time (--no-producer: id -1, for captures replayed in a loop);\n"
 		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
-		"          198.18.0.(10+p%%200):(40000+p) in pcap output. B is the value size.\n"
+		"          198.18.(p/200).(10+p%%200):(40000+p*7919%%20000) in pcap and port "
+		"output. B is the value "
+		"size.\n"
+		"  --port: a DPDK device, e.g. net_memif0,role=client,socket=/run/x.sock or\n"
+		"          net_af_packet0,iface=veth0; N tx queues (a producer's queue is\n"
+		"          rte_softrss of its 4-tuple); frames to MAC (default "
+		"02:00:00:00:00:01).\n"
 		"  Prints {\"datagrams\",\"events\",\"bytes\",...} as JSON on stdout at the "
 		"end.\n");
 }
@@ -158,7 +176,11 @@ int main(int argc, char **argv)
 			 .producers = 1,
 			 .dst_port = 7000,
 			 .dst_ip = "198.18.0.1",
-			 .mtu = 1500};
+			 .mtu = 1500,
+			 .queues = 1,
+			 .linger_ms = 1000,
+			 .cpu = -1,
+			 .dst_mac = {0x02, 0, 0, 0, 0, 1}};
 	bool epd_set = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -190,7 +212,26 @@ int main(int argc, char **argv)
 			o.out = v;
 		else if (!strcmp(a, "--udp"))
 			o.udp = v;
-		else if (!strcmp(a, "--count"))
+		else if (!strcmp(a, "--port"))
+			o.port = v;
+		else if (!strcmp(a, "--queues"))
+			o.queues = (uint16_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--linger-ms"))
+			o.linger_ms = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--cpu"))
+			o.cpu = atoi(v);
+		else if (!strcmp(a, "--dst-mac")) {
+			unsigned m[6];
+
+			if (sscanf(v, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4],
+				   &m[5]) != 6) {
+				fprintf(stderr,
+					"rxlog-gen: --dst-mac %s: expected aa:bb:cc:dd:ee:ff\n", v);
+				return 2;
+			}
+			for (int k = 0; k < 6; k++)
+				o.dst_mac[k] = (uint8_t)m[k];
+		} else if (!strcmp(a, "--count"))
 			o.count = strtoull(v, NULL, 10);
 		else if (!strcmp(a, "--duration"))
 			o.duration = atof(v);
@@ -216,13 +257,14 @@ int main(int argc, char **argv)
 	}
 	if (o.fmt == F_SYSLOG && !epd_set)
 		o.epd = 1;
-	if ((!o.out) == (!o.udp) || (!o.count && o.duration <= 0) || !o.producers ||
-	    o.producers > 60000 || !o.epd || o.epd > MAX_EPD || !o.event_bytes ||
+	if (!!o.out + !!o.udp + !!o.port != 1 || (!o.count && o.duration <= 0) || !o.producers ||
+	    !o.queues || o.producers > 60000 || !o.epd || o.epd > MAX_EPD || !o.event_bytes ||
 	    o.event_bytes > 2000 || (o.fmt == F_SYSLOG && o.epd != 1)) {
-		fprintf(stderr,
-			"rxlog-gen: need exactly one of --out/--udp, a --count or --duration, "
-			"1..60000 producers, 1..1024 events per datagram (syslog: 1), "
-			"1..2000 event bytes\n");
+		fprintf(stderr, "rxlog-gen: need exactly one of --out/--udp/--port, a --count or "
+				"--duration, "
+				"1..N queues, "
+				"1..60000 producers, 1..1024 events per datagram (syslog: 1), "
+				"1..2000 event bytes\n");
 		usage();
 		return 2;
 	}
@@ -233,18 +275,29 @@ int main(int argc, char **argv)
 	struct sockaddr_storage to;
 	socklen_t tolen = 0;
 	struct rxl_l2l4_udp_spec spec = {
-		.eth_dst = {0x02, 0, 0, 0, 0, 1},
 		.eth_src = {0x02, 0, 0, 0, 0, 2},
 		.dst_port = o.dst_port,
 	};
+	struct gen_port *gp = NULL;
 
-	if (o.out) {
-		pcap = fopen(o.out, "wb");
-		if (!pcap) {
-			fprintf(stderr, "rxlog-gen: %s: %s\n", o.out, strerror(errno));
+	memcpy(spec.eth_dst, o.dst_mac, 6);
+	if (o.port) {
+		int e = gen_port_open(argv[0], o.port, o.queues, o.cpu, &gp, spec.eth_src);
+
+		if (e) {
+			fprintf(stderr, "rxlog-gen: --port %s: %s\n", o.port, gen_port_error());
 			return 1;
 		}
-		pcap_header(pcap);
+	}
+	if (o.out || o.port) {
+		if (o.out) {
+			pcap = fopen(o.out, "wb");
+			if (!pcap) {
+				fprintf(stderr, "rxlog-gen: %s: %s\n", o.out, strerror(errno));
+				return 1;
+			}
+			pcap_header(pcap);
+		}
 		spec.dst.family = RXL_AF_IPV4;
 		if (inet_pton(AF_INET, o.dst_ip, spec.dst.b) != 1) {
 			fprintf(stderr, "rxlog-gen: --dst %s: not an IPv4 address\n", o.dst_ip);
@@ -276,7 +329,7 @@ int main(int argc, char **argv)
 	uint64_t events = 0, datagrams = 0, bytes = 0, errors = 0;
 	uint64_t start = now_ns(), t_ns = start;
 	uint32_t p = 0;
-	uint32_t max_payload = o.out ? o.mtu - 28 : MAX_DGRAM;
+	uint32_t max_payload = o.udp ? MAX_DGRAM : o.mtu - 28;
 
 	while ((!o.count || events < o.count) &&
 	       (o.duration <= 0 || (double)(now_ns() - start) / 1e9 < o.duration)) {
@@ -284,7 +337,6 @@ int main(int argc, char **argv)
 
 		if (o.count && o.count - events < k)
 			k = (uint32_t)(o.count - events);
-		uint32_t hdr = o.out ? rxl_l2l4_udp_hdr_len(&spec) : 0;
 		int len = build(&o, p, seq[p], k, frame + 64, max_payload);
 
 		if (len < 0) {
@@ -294,23 +346,41 @@ int main(int argc, char **argv)
 				k, o.event_bytes, strerror(-len));
 			return 2;
 		}
-		if (pcap) {
+		if (!o.udp) {
 			spec.src.family = RXL_AF_IPV4;
 			spec.src.b[0] = 198;
 			spec.src.b[1] = 18;
 			spec.src.b[2] = (uint8_t)(p / 200);
 			spec.src.b[3] = (uint8_t)(10 + p % 200);
-			spec.src_port = (uint16_t)(40000 + p % 20000);
+			/* Ports scattered, not consecutive: with address and
+			 * port both stepping by one, Toeplitz (RSS) hashes are
+			 * linear enough that every flow lands on one queue. */
+			spec.src_port = (uint16_t)(40000 + (uint64_t)p * 7919 % 20000);
 			int fl = rxl_l2l4_build_udp(frame, sizeof(frame), &spec, frame + 64,
 						    (size_t)len);
 
-			(void)hdr;
 			if (fl < 0) {
 				fprintf(stderr, "rxlog-gen: building a frame: %s\n", strerror(-fl));
 				return 1;
 			}
-			t_ns += 1000;
-			pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
+			if (pcap) {
+				t_ns += 1000;
+				pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
+			} else {
+				int e = gen_port_send(gp, frame, (uint32_t)fl, k, spec.src.b,
+						      spec.dst.b, spec.src_port, spec.dst_port);
+
+				if (e == -ENOBUFS) /* mbufs still on their way out */
+					continue;
+				if (e == -ETIMEDOUT) {
+					/* Counted below with what never left. */
+					fprintf(stderr,
+						"rxlog-gen: the port stopped taking frames\n");
+					seq[p] += k, events += k, datagrams++,
+						bytes += (uint64_t)len;
+					break;
+				}
+			}
 		} else if (sendto(fd, frame + 64, (size_t)len, 0, (struct sockaddr *)&to, tolen) <
 			   0) {
 			errors++;
@@ -324,24 +394,57 @@ int main(int argc, char **argv)
 		if (o.rate > 0) {
 			double due = (double)events / o.rate;
 
+			double ahead = due - (double)(now_ns() - start) / 1e9;
+
+			/* Sleep when well ahead (so a rate-limited generator
+			 * leaves its CPU to a receiver), spin the rest. */
+			if (ahead > 200e-6) {
+				if (gp && gen_port_flush(gp))
+					break;
+				struct timespec ts = {0, (long)((ahead - 100e-6) * 1e9)};
+
+				nanosleep(&ts, NULL);
+			}
 			while ((double)(now_ns() - start) / 1e9 < due)
 				;
 		}
 	}
+	uint64_t tx_retries = 0;
+	struct gen_port_result r = {0};
 	double el = (double)(now_ns() - start) / 1e9;
+
+	if (gp) {
+		/* G1: what never left is not "sent". */
+		r = gen_port_finish(gp);
+
+		events -= r.unsent_events;
+		datagrams -= r.unsent_frames;
+		errors += r.unsent_frames;
+		tx_retries = r.tx_retries;
+	}
 
 	if (pcap && fclose(pcap)) {
 		fprintf(stderr, "rxlog-gen: %s: %s\n", o.out, strerror(errno));
 		return 1;
 	}
 	printf("{\"format\":\"%s\",\"datagrams\":%" PRIu64 ",\"events\":%" PRIu64
-	       ",\"payload_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64
-	       ",\"producers\":%u,\"elapsed_s\":%.3f,\"events_per_s\":%.0f}\n",
+	       ",\"payload_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"tx_retries\":%" PRIu64
+	       ",\"producers\":%u,\"elapsed_s\":%.3f,\"events_per_s\":%.0f",
 	       o.fmt == F_NATIVE   ? "native"
 	       : o.fmt == F_SYSLOG ? "syslog"
 				   : "lines",
-	       datagrams, events, bytes, errors, o.producers, el,
+	       datagrams, events, bytes, errors, tx_retries, o.producers, el,
 	       el > 0 ? (double)events / el : 0.0);
+	if (r.queues) { /* frames per tx queue: how the producers spread */
+		printf(",\"tx_queues\":[");
+		for (uint16_t q = 0; q < r.queues; q++)
+			printf("%s%" PRIu64, q ? "," : "", r.frames[q]);
+		printf("]");
+	}
+	printf("}\n");
+	fflush(stdout);
+	if (gp)
+		gen_port_close(gp, o.linger_ms);
 	free(seq);
 	return errors ? 1 : 0;
 }
