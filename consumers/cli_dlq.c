@@ -15,18 +15,31 @@
  * D3 Targets are appended directly, under the one-writer rule
  *    (cli_writer_open()): a partition another process writes is refused,
  *    progress up to the last record appended is kept.
+ * D4 When a running rxlogd owns the topic (its registry file), the records
+ *    go to it as datagrams of its listener's format instead (cli_sender),
+ *    and rxlogd picks the partition by key. UDP gives no receipt, so
+ *    progress moves only past records seen in the topic: after each round
+ *    of up to REDRIVE_ROUND records, the topic is read from the end offsets
+ *    taken before sending until every record sent shows up (same key and
+ *    value) or CONFIRM_MS pass; the offset is committed up to the first
+ *    record not seen, which stays pending for the next run. Headers do not
+ *    travel (syslog: rxlogd derives them again from the message; native:
+ *    none).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli_pvt.h"
 #include "rxl_err.h"
 
 #define LIST_FMT "%-32s %9s %12s %12s %12s %12s %12s\n"
 #define MAX_HEADERS 64
+#define REDRIVE_ROUND 256
+#define CONFIRM_MS 5000
 
 /* clang-format off: the usage text is laid out as printed */
 static void usage(FILE *f)
@@ -56,8 +69,11 @@ static void usage(FILE *f)
 		   "         and a crash in between may send some twice, never none. To redrive\n"
 		   "         again from the start: rxlog groups reset --group __redrive.G\n"
 		   "         --topic T.dlq.G --to-earliest. One writer per partition: a target\n"
-		   "         partition another process writes (an rxlogd) is refused; send its\n"
-		   "         records to that rxlogd.\n"
+		   "         partition another process writes is refused. When a running\n"
+		   "         rxlogd owns T, the records go to it as datagrams of its listener's\n"
+		   "         format instead (no headers; rxlogd picks the partition by key),\n"
+		   "         each line ends with \" (via rxlogd)\", and progress moves only past\n"
+		   "         records seen back in T within 5 s; the rest stay pending.\n"
 		   "\n"
 		   "When G never dead-lettered anything on T (no topic T.dlq.G), list prints\n"
 		   "only the header, show and redrive print nothing; all exit 0. Exit status:\n"
@@ -290,6 +306,203 @@ static int redrive_part(const char *cmd, struct rxlog *rx, const struct dlq_args
 	return err;
 }
 
+/* One record of a D4 round: where it came from and where it landed. */
+struct pending {
+	uint64_t dlq_offset;
+	const uint8_t *key, *value; /* views into the DLQ reader's mapping */
+	int32_t key_len, value_len;
+	bool seen;
+	uint32_t at_part;
+	uint64_t at_offset;
+};
+
+static bool same_bytes(const uint8_t *a, int32_t al, const uint8_t *b, int32_t bl)
+{
+	return al == bl && (al <= 0 || !memcmp(a, b, (size_t)al));
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* D4: read @topic from @start[] until every record of @pd[0..n) is seen or
+ * CONFIRM_MS pass. Returns how many were seen, or -errno. */
+static int confirm(const char *cmd, struct rxlog *rx, const char *topic, uint32_t np,
+		   const uint64_t *start, bool keyed, struct pending *pd, uint32_t n)
+{
+	struct rxl_reader **r = calloc(np, sizeof(*r));
+	int64_t deadline = mono_ms() + CONFIRM_MS;
+	uint32_t seen = 0, first = 0;
+	int err = r ? 0 : -ENOMEM;
+
+	for (uint32_t q = 0; !err && q < np; q++)
+		if (!(err = rxlog_reader_open(rx, topic, q, &r[q])))
+			err = rxl_reader_seek(r[q], start[q]);
+	while (!err && seen < n && mono_ms() < deadline) {
+		bool any = false;
+
+		for (uint32_t q = 0; !err && q < np; q++) {
+			struct rxl_record rec;
+			int k;
+
+			while ((k = rxl_reader_next(r[q], &rec)) == 1) {
+				any = true;
+				/* Records arrive mostly in the order sent: look
+				 * from the first one not seen yet. */
+				for (uint32_t i = first; i < n; i++) {
+					if (pd[i].seen ||
+					    !same_bytes(pd[i].value, pd[i].value_len, rec.value,
+							rec.value_len) ||
+					    (keyed && !same_bytes(pd[i].key, pd[i].key_len, rec.key,
+								  rec.key_len)))
+						continue;
+					pd[i] = (struct pending){.dlq_offset = pd[i].dlq_offset,
+								 .seen = true,
+								 .at_part = q,
+								 .at_offset = rec.offset};
+					seen++;
+					break;
+				}
+				while (first < n && pd[first].seen)
+					first++;
+			}
+			if (k < 0)
+				err = k;
+		}
+		if (!any && !err) {
+			struct timespec ts = {0, 10 * 1000000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (err)
+		cli_err(cmd, "reading %s back: %s", topic, rxl_err_msg());
+	for (uint32_t q = 0; r && q < np; q++)
+		if (r[q])
+			rxl_reader_close(r[q]);
+	free(r);
+	return err ? err : (int)seen;
+}
+
+/* D4: redrive partition @p of the DLQ through the rxlogd @o owning the topic. */
+static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct dlq_args *a,
+			       uint32_t p, const struct cli_rxlogd *o, uint64_t *count)
+{
+	uint32_t np = (uint32_t)rxlog_partitions(rx, a->topic);
+	uint64_t *start = calloc(np, sizeof(*start)), from, done;
+	struct pending *pd = calloc(REDRIVE_ROUND, sizeof(*pd));
+	struct cli_sender *s = malloc(sizeof(*s));
+	struct rxl_log_offsets off;
+	struct rxl_reader *r = NULL;
+	int err = start && pd && s ? rxlog_reader_open(rx, a->dlq, p, &r) : -ENOMEM;
+
+	if (s)
+		s->fd = -1; /* closed at out: even when never opened */
+	if (err == -ENOENT) {
+		err = 0; /* no dead letter ever went to this partition */
+		goto out;
+	}
+	if (err) {
+		if (err != -ENOMEM)
+			cli_err(cmd, "%s", rxl_err_msg());
+		goto out;
+	}
+	if ((err = cli_sender_open(cmd, s, o))) /* prints its message */
+		goto out;
+	rxl_reader_offsets(r, &off);
+	if (rxlog_offset_fetch(rx, a->redrive_group, a->dlq, p, &from) || from < off.log_start)
+		from = off.log_start;
+	done = from < off.hwm ? from : off.hwm;
+	err = rxl_reader_seek(r, done);
+	while (!err && done < off.hwm) {
+		uint32_t n = 0;
+		struct rxl_record rec;
+		struct rxl_log_offsets t;
+
+		for (uint32_t q = 0; q < np && !err; q++)
+			if ((err = cli_offsets(rx, a->topic, q, &t)))
+				cli_err(cmd, "%s", rxl_err_msg());
+			else
+				start[q] = t.hwm;
+		while (!err && n < REDRIVE_ROUND && done + n < off.hwm) {
+			int k = rxl_reader_next(r, &rec);
+			char topic[256];
+
+			if (k <= 0) {
+				cli_err(cmd, "%s-%" PRIu32 ": %s", a->dlq, p,
+					k ? rxl_err_msg() : "vanished while reading");
+				err = k ? k : -EIO;
+				break;
+			}
+			if (header_str(&rec, "dlq.topic", topic, sizeof(topic)) ||
+			    strcmp(topic, a->topic)) {
+				cli_err(cmd,
+					"%s-%" PRIu32 " offset %" PRIu64 ": its dlq.topic header "
+					"does not name %s",
+					a->dlq, p, rec.offset, a->topic);
+				err = -EINVAL;
+				break;
+			}
+			pd[n] = (struct pending){.dlq_offset = rec.offset,
+						 .key = rec.key,
+						 .value = rec.value,
+						 .key_len = rec.key_len,
+						 .value_len = rec.value_len};
+			err = cli_sender_add(cmd, s, rec.key, rec.key_len, rec.value, rec.value_len,
+					     rec.timestamp_ms);
+			if (!err)
+				n++;
+		}
+		if (!err)
+			err = cli_sender_flush(cmd, s);
+		/* Only what was sent can be confirmed; a send error ends the
+		 * round after it. */
+		int seen = n ? confirm(cmd, rx, a->topic, np, start, !strcmp(o->format, "native"),
+				       pd, n)
+			     : 0;
+		uint32_t ok = 0;
+
+		while (seen >= 0 && ok < n && pd[ok].seen) {
+			printf("%s-%" PRIu32 "@%" PRIu64 " -> %s-%" PRIu32 "@%" PRIu64
+			       " (via rxlogd)\n",
+			       a->dlq, p, pd[ok].dlq_offset, a->topic, pd[ok].at_part,
+			       pd[ok].at_offset);
+			ok++;
+		}
+		if (ok) {
+			done = pd[ok - 1].dlq_offset + 1;
+			*count += ok;
+			if (rxlog_offset_commit(rx, a->redrive_group, a->dlq, p, done)) {
+				cli_err(cmd, "%s", rxl_err_msg());
+				err = -EIO;
+			}
+		}
+		if (seen < 0 && !err)
+			err = seen;
+		if (!err && ok < n) {
+			cli_err(cmd,
+				"%" PRIu32 " record(s) sent to rxlogd (pid %ld) did not show up in "
+				"%s within %d ms (see rxlogd's drop counters); they stay pending: "
+				"run redrive again",
+				n - ok, o->pid, a->topic, CONFIRM_MS);
+			err = -ETIMEDOUT;
+		}
+	}
+out:
+	if (s)
+		cli_sender_close(s);
+	if (r)
+		rxl_reader_close(r);
+	free(s);
+	free(pd);
+	free(start);
+	return err;
+}
+
 static int do_redrive(const char *cmd, struct rxlog *rx, const struct dlq_args *a)
 {
 	int np = dlq_partitions(cmd, rx, a), err = 0;
@@ -298,6 +511,14 @@ static int do_redrive(const char *cmd, struct rxlog *rx, const struct dlq_args *
 
 	if (np < 0)
 		return CLI_FAIL;
+	struct cli_rxlogd owner;
+
+	if (cli_rxlogd_owner(rxlog_dir(rx), a->topic, &owner)) { /* D4 */
+		for (uint32_t p = 0; p < (uint32_t)np && !err; p++)
+			err = redrive_part_rxlogd(cmd, rx, a, p, &owner, &count);
+		printf("redriven %" PRIu64 " record(s)\n", count);
+		return err ? CLI_FAIL : CLI_OK;
+	}
 	snprintf(t.topic, sizeof(t.topic), "%s", a->topic);
 	t.np = (uint32_t)rxlog_partitions(rx, a->topic);
 	t.logs = calloc(t.np, sizeof(*t.logs));

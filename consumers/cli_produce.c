@@ -185,130 +185,55 @@ static int open_partitions(struct producer *pr, struct rxlog *rx, int only)
 	return 0;
 }
 
-/* A topic that a live rxlogd owns: <data>/__rxlogd/<topic> holds
- * "format=F addr=A port=P pid=N". Returns true and fills the fields. */
-static bool rxlogd_owner(const char *data, const char *topic, char *fmt, size_t fmtlen, char *addr,
-			 size_t addrlen, unsigned *port, long *pid)
+/* Send stdin's lines to the rxlogd that owns the topic, as datagrams of
+ * its listener's format. */
+static int produce_via_rxlogd(const char *cmd, const char *topic, const struct cli_rxlogd *o,
+			      const char *key, const char *sep, int64_t ts)
 {
-	char path[4200], f[32], a[64];
-	FILE *fp;
-	int n;
-
-	snprintf(path, sizeof(path), "%s/__rxlogd/%s", data, topic);
-	fp = fopen(path, "r");
-	if (!fp)
-		return false;
-	n = fscanf(fp, "format=%31s addr=%63s port=%u pid=%ld", f, a, port, pid);
-	fclose(fp);
-	if (n != 4 || *pid <= 0 || (kill((pid_t)*pid, 0) < 0 && errno == ESRCH))
-		return false; /* left behind by an rxlogd that died */
-	snprintf(fmt, fmtlen, "%s", f);
-	snprintf(addr, addrlen, "%s", a);
-	return true;
-}
-
-/* Send stdin's lines to rxlogd as datagrams of its listener's format. */
-static int produce_via_rxlogd(const char *cmd, const char *topic, const char *fmt, const char *addr,
-			      unsigned port, long pid, const char *key, const char *sep, int64_t ts)
-{
-	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	static uint8_t dgram[1400];
-	struct rxl_record_in recs[64];
-	static char vals[64][1400], keys[64][256];
-	bool native = !strcmp(fmt, "native"), lines = !strcmp(fmt, "lines");
-	uint32_t n = 0;
-	size_t used = 0;
-	uint64_t sent = 0;
+	struct cli_sender *s = malloc(sizeof(*s));
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	int fd, rc = CLI_OK;
+	int err;
 
-	if (inet_pton(AF_INET, addr, &to.sin_addr) != 1)
-		return cli_err(cmd, "rxlogd's address \"%s\" is not IPv4", addr), CLI_FAIL;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return cli_err(cmd, "udp %s:%u: %s", addr, port, strerror(errno)), CLI_FAIL;
-	for (;;) {
-		len = getline(&line, &cap, stdin);
-		bool flush = len < 0;
+	if (!s)
+		return CLI_FAIL;
+	err = cli_sender_open(cmd, s, o);
+	while (!err && (len = getline(&line, &cap, stdin)) >= 0) {
+		const char *k = key, *v = line;
+		size_t kl = key ? strlen(key) : 0;
 
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
-		if (len >= 0 && native) {
-			const char *k = key, *v = line;
-			size_t kl = key ? strlen(key) : 0, vl = (size_t)len;
+		size_t vl = (size_t)len;
 
-			if (sep) {
-				const char *at = strstr(line, sep);
+		if (sep) {
+			const char *at = strstr(line, sep);
 
-				if (!at) {
-					cli_err(cmd, "a line without the key separator");
-					rc = CLI_FAIL;
-					break;
-				}
-				k = line;
-				kl = (size_t)(at - line);
-				v = at + strlen(sep);
-				vl = (size_t)len - kl - strlen(sep);
-			}
-			if (kl >= sizeof(keys[0]) || vl >= sizeof(vals[0]) - 64) {
-				cli_err(cmd, "a record does not fit in one datagram");
-				rc = CLI_FAIL;
+			if (!at) {
+				cli_err(cmd, "a line without the key separator");
+				err = -EINVAL;
 				break;
 			}
-			memcpy(keys[n], k ? k : "", kl);
-			memcpy(vals[n], v, vl);
-			recs[n] = (struct rxl_record_in){.key = keys[n],
-							 .key_len = k ? (int32_t)kl : -1,
-							 .value = vals[n],
-							 .value_len = (int32_t)vl,
-							 .timestamp_ms = ts};
-			n++;
-			flush = n == 64 || rxl_native_encoded_len(recs, n, 0) > sizeof(dgram) - 300;
-		} else if (len >= 0 && lines) {
-			if (used + (size_t)len + 1 > sizeof(dgram)) {
-				if (send(fd, dgram, used, 0) < 0)
-					goto send_fail;
-				used = 0;
-			}
-			memcpy(dgram + used, line, (size_t)len);
-			used += (size_t)len;
-			dgram[used++] = '\n';
-			sent++;
-		} else if (len >= 0) {
-			if (send(fd, line, (size_t)len, 0) < 0)
-				goto send_fail;
-			sent++;
+			k = line;
+			kl = (size_t)(at - line);
+			v = at + strlen(sep);
+			vl = (size_t)len - kl - strlen(sep);
 		}
-		if (flush && native && n) {
-			struct rxl_native_hdr h = {.producer_id = -1};
-			int dl = rxl_native_encode(dgram, sizeof(dgram), &h, recs, n);
-
-			if (dl < 0 || send(fd, dgram, (size_t)dl, 0) < 0)
-				goto send_fail;
-			sent += n;
-			n = 0;
-		}
-		if (len < 0)
-			break;
+		err = cli_sender_add(cmd, s, k, k ? (int32_t)kl : -1, v, (int32_t)vl, ts);
 	}
-	if (rc == CLI_OK && lines && used && send(fd, dgram, used, 0) < 0)
-		goto send_fail;
-	free(line);
-	close(fd);
-	if (rc == CLI_OK)
+	if (!err)
+		err = cli_sender_flush(cmd, s);
+	if (!err)
 		fprintf(stderr,
 			"rxlog produce: sent %" PRIu64
 			" record(s) to rxlogd (pid %ld) on udp %s:%u, "
 			"which owns topic %s; they are visible once it writes them\n",
-			sent, pid, addr, port, topic);
-	return rc;
-send_fail:
-	cli_err(cmd, "sending to rxlogd on udp %s:%u: %s", addr, port, strerror(errno));
+			s->sent, o->pid, o->addr, o->port, topic);
+	cli_sender_close(s);
+	free(s);
 	free(line);
-	close(fd);
-	return CLI_FAIL;
+	return err ? CLI_FAIL : CLI_OK;
 }
 
 int cli_produce(int argc, char **argv)
@@ -397,22 +322,19 @@ int cli_produce(int argc, char **argv)
 	rc = cli_open(cmd, data, &rx);
 	if (rc)
 		return rc;
-	char ofmt[32], oaddr[64];
-	unsigned oport;
-	long opid;
+	struct cli_rxlogd owner;
 
 	/* One writer per partition: a topic rxlogd owns goes through rxlogd. */
-	if (rxlogd_owner(rxlog_dir(rx), pr.topic, ofmt, sizeof(ofmt), oaddr, sizeof(oaddr), &oport,
-			 &opid)) {
+	if (cli_rxlogd_owner(rxlog_dir(rx), pr.topic, &owner)) {
 		if (have_part)
 			rc = cli_usage_err(cmd,
 					   "rxlogd (pid %ld) owns topic %s and chooses the "
 					   "partition by key; drop --partition",
-					   opid, pr.topic);
-		else if (nh && !strcmp(ofmt, "native"))
+					   owner.pid, pr.topic);
+		else if (nh && !strcmp(owner.format, "native"))
 			rc = cli_usage_err(cmd, "native datagrams carry no headers; drop --header");
 		else
-			rc = produce_via_rxlogd(cmd, pr.topic, ofmt, oaddr, oport, opid, key, sep,
+			rc = produce_via_rxlogd(cmd, pr.topic, &owner, key, sep,
 						have_ts ? (int64_t)ts_arg : now_ms());
 		rxlog_close(rx);
 		return rc;

@@ -274,6 +274,63 @@ int cli_writers_close(const char *cmd, const char *topic, struct rxl_log **logs,
 int cli_append(const char *cmd, struct rxl_log *log, const char *part,
 	       const struct rxl_record_in *in, uint64_t *offset);
 
+/* ---- Writing to a topic that a running rxlogd owns (cli_rxlogd.c) ---- */
+
+/** Who owns a topic: what <data>/__rxlogd/<topic> says. */
+struct cli_rxlogd {
+	char format[32]; /* its listener's format: native, syslog, lines, raw */
+	char addr[64];	 /* IPv4 address it answers on */
+	unsigned port;	 /* UDP port of the listener */
+	long pid;
+};
+
+/**
+ * Whether a live rxlogd owns @topic in @data (its registry file exists and
+ * its pid is alive); fills @o.
+ * Concurrency: any thread.
+ */
+bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o);
+
+/** Records on their way to an rxlogd, as datagrams of its listener's format. */
+struct cli_sender {
+	int fd;
+	bool native, lines;
+	uint8_t dgram[1400]; /* lines: the datagram being filled */
+	size_t used;
+	uint32_t n; /* records packed, not sent yet (native: in recs; lines: in dgram) */
+	struct rxl_record_in recs[64];
+	uint8_t keys[64][256], vals[64][1400];
+	uint64_t sent; /* records handed to the kernel */
+};
+
+/**
+ * Connect a UDP socket to @o's listener.
+ * Returns: 0, or -errno (message printed with @cmd).
+ */
+int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlogd *o);
+
+/**
+ * Send a record, as its listener's format carries it: native packs up to 64
+ * records (key, value, timestamp) per datagram; lines packs values, one per
+ * line; syslog and raw send the value as one datagram (rxlogd derives key,
+ * timestamp and headers from it). Headers never travel.
+ * Returns: 0; -EMSGSIZE when it cannot fit one datagram (native: key over
+ * 255 bytes or value over ~1300; others: over 1400 bytes); -EINVAL for a
+ * lines value holding a newline (it would become two records); -errno from
+ * send(2). Messages printed with @cmd.
+ */
+int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32_t key_len,
+		   const void *value, int32_t value_len, int64_t ts_ms);
+
+/**
+ * Send what is packed.
+ * Returns: 0 or -errno from send(2) (message printed).
+ */
+int cli_sender_flush(const char *cmd, struct cli_sender *s);
+
+/** Close the socket (nothing is flushed). */
+void cli_sender_close(struct cli_sender *s);
+
 /** Which records `cat` reads and how it prints them (also `dlq show`). */
 enum cli_from { CLI_FROM_EARLIEST = 0, CLI_FROM_LATEST, CLI_FROM_OFFSET, CLI_FROM_TIME };
 enum cli_format { CLI_FMT_VALUE = 0, CLI_FMT_JSON };

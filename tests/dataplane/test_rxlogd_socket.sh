@@ -16,20 +16,21 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $tmp/err ]] && tail -5 "$tmp/err" >&2; exit 1; }
 base=$((20000 + $$ % 20000))
-pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3))
+pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
 
 "$rxlogd" --data "$tmp/data" --source socket --hugepages off --memory-mb 256 \
   --eal "--log-level=4" --stats-interval 0 --prometheus "127.0.0.1:$pm" \
   --listen "$pn/native:topic=telemetry,partitions=4" \
   --listen "$ps/syslog:topic=syslog,partitions=2" \
-  --listen "$pl/lines:topic=app" >"$tmp/out" 2>"$tmp/err" &
+  --listen "$pl/lines:topic=app" --listen "$pj/native:topic=jobs,partitions=2" \
+  >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 100); do
-  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 3 ]] && break
+  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 4 ]] && break
   kill -0 "$pid" 2>/dev/null || fail "rxlogd exited at start-up"
   sleep 0.1
 done
-[[ $(grep -c "listening on UDP" "$tmp/err") -eq 3 ]] || fail "rxlogd did not start"
+[[ $(grep -c "listening on UDP" "$tmp/err") -eq 4 ]] || fail "rxlogd did not start"
 
 sent=0 dgrams=0
 for spec in "native $pn --count 40000 --producers 6 --rate 200000" \
@@ -52,6 +53,28 @@ if echo z | "$rxlog" produce --data "$tmp/data" --topic app --partition 0 2>"$tm
 fi
 grep -q "chooses the partition" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
 sent=$((sent + 6)) dgrams=$((dgrams + 2))
+# Dead letters back into a topic rxlogd owns: a group rejects every job
+# (exit 65), `rxlog dlq redrive` sends them to rxlogd and moves its
+# progress only past records it reads back from the topic.
+printf 'job%d:payload %d\n' 1 1 2 2 3 3 4 4 5 5 |
+  "$rxlog" produce --data "$tmp/data" --topic jobs --key-separator : 2>/dev/null ||
+  fail "produce jobs"
+for _ in $(seq 50); do
+  [[ $("$rxlog" topics --data "$tmp/data" | awk '$1 == "jobs" {s += $5} END {print s + 0}') -eq 5 ]] &&
+    break
+  sleep 0.1
+done
+RXLOG_DATA="$tmp/data" "$rxlog" consume --group billing --topic jobs --count 5 \
+  --idle-exit-ms 3000 -- sh -c 'exit 65' >/dev/null 2>&1 || fail "consume jobs"
+"$rxlog" dlq redrive --data "$tmp/data" --group billing --topic jobs >"$tmp/redrive" \
+  2>"$tmp/redrive.err" || fail "redrive via rxlogd: $(cat "$tmp/redrive.err")"
+[[ $(grep -c ' (via rxlogd)$' "$tmp/redrive") -eq 5 ]] || fail "redrive: $(cat "$tmp/redrive")"
+grep -q '^redriven 5 record(s)$' "$tmp/redrive" || fail "redrive: $(cat "$tmp/redrive")"
+"$rxlog" dlq list --data "$tmp/data" --group billing --topic jobs |
+  awk 'NR > 1 {p += $7} END {exit p != 0}' || fail "dead letters still pending"
+"$rxlog" dlq redrive --data "$tmp/data" --group billing --topic jobs | grep -q '^redriven 0 ' ||
+  fail "a second redrive sent records again"
+sent=$((sent + 10)) dgrams=$((dgrams + 3)) # produce: 1 datagram; redrive: 1 per DLQ partition
 # Malformed input is counted by reason, never stored.
 printf 'not a native datagram' >/dev/udp/127.0.0.1/$pn
 printf 'no priority here' >/dev/udp/127.0.0.1/$ps
@@ -89,7 +112,7 @@ assert s["events"] + s["duplicates"] <= sent, s
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
 # The logs hold exactly what was stored, cleanly closed.
-total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 {s += $5} END {print s}')
+total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 && $1 !~ /[.]dlq[.]/ {s += $5} END {print s}')
 [[ $total == "$stored" ]] || fail "logs hold $total records, rxlogd stored $stored"
 for d in "$tmp"/data/*-*; do
   [[ -e $d/clean_shutdown ]] || fail "$d was not closed cleanly"
@@ -114,4 +137,19 @@ for t in ("telemetry", "syslog", "app"):
         assert seq > last.get(k, -1), (t, k, seq, last.get(k))
         last[k] = seq
 PY
+# Redrive through an "rxlogd" that drops everything (a registry entry naming
+# this shell's pid and a port nobody reads): nothing shows up in the topic,
+# so nothing counts as redriven and every dead letter stays pending.
+RXLOG_DATA="$tmp/data" "$rxlog" consume --group audit --topic jobs --count 10 \
+  --idle-exit-ms 3000 -- sh -c 'exit 65' >/dev/null 2>&1 || fail "consume jobs (audit)"
+echo "format=native addr=127.0.0.1 port=9 pid=$$" >"$tmp/data/__rxlogd/jobs"
+if "$rxlog" dlq redrive --data "$tmp/data" --group audit --topic jobs >"$tmp/redrive" \
+  2>"$tmp/redrive.err"; then
+  fail "redrive into a silent rxlogd succeeded"
+fi
+grep -q "did not show up in jobs" "$tmp/redrive.err" || fail "$(cat "$tmp/redrive.err")"
+grep -q '^redriven 0 record(s)$' "$tmp/redrive" || fail "$(cat "$tmp/redrive")"
+"$rxlog" dlq list --data "$tmp/data" --group audit --topic jobs |
+  awk 'NR > 1 {p += $7} END {exit p != 10}' || fail "dead letters not all pending"
+rm "$tmp/data/__rxlogd/jobs"
 echo "1 passed, 0 failed"

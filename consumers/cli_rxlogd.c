@@ -1,0 +1,143 @@
+/* consumers: writing to a topic that a running rxlogd owns — the rxlogd
+ * registry (<data>/__rxlogd/<topic>) and a sender of datagrams in its
+ * listener's format. Used by `rxlog produce` and `rxlog dlq redrive`, which
+ * keep the one-writer-per-partition rule by going through rxlogd.
+ * Main thread only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli_pvt.h"
+#include "rxl_wire.h"
+
+bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
+{
+	char path[4200];
+	FILE *fp;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/__rxlogd/%s", data, topic);
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	n = fscanf(fp, "format=%31s addr=%63s port=%u pid=%ld", o->format, o->addr, &o->port,
+		   &o->pid);
+	fclose(fp);
+	/* A file left behind by an rxlogd that died names a dead pid. */
+	return n == 4 && o->pid > 0 && !(kill((pid_t)o->pid, 0) < 0 && errno == ESRCH);
+}
+
+int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlogd *o)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	s->native = !strcmp(o->format, "native");
+	s->lines = !strcmp(o->format, "lines");
+	if (inet_pton(AF_INET, o->addr, &to.sin_addr) != 1)
+		return cli_err(cmd, "rxlogd's address \"%s\" is not IPv4", o->addr), -EINVAL;
+	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		int err = -errno;
+
+		cli_err(cmd, "udp %s:%u: %s", o->addr, o->port, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int send_dgram(const char *cmd, struct cli_sender *s, const void *p, size_t len)
+{
+	if (send(s->fd, p, len, 0) < 0) {
+		int err = -errno;
+
+		cli_err(cmd, "sending to rxlogd: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int cli_sender_flush(const char *cmd, struct cli_sender *s)
+{
+	int err = 0;
+
+	if (s->native && s->n) {
+		struct rxl_native_hdr h = {.producer_id = -1};
+		int dl = rxl_native_encode(s->dgram, sizeof(s->dgram), &h, s->recs, s->n);
+
+		err = dl < 0 ? dl : send_dgram(cmd, s, s->dgram, (size_t)dl);
+		if (!err)
+			s->sent += s->n;
+		s->n = 0;
+	} else if (s->lines && s->used) {
+		err = send_dgram(cmd, s, s->dgram, s->used);
+		if (!err)
+			s->sent += s->n;
+		s->used = 0;
+		s->n = 0;
+	}
+	return err;
+}
+
+int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32_t key_len,
+		   const void *value, int32_t value_len, int64_t ts_ms)
+{
+	size_t vl = value_len > 0 ? (size_t)value_len : 0;
+	int err;
+
+	if (s->native) {
+		if (key_len >= (int32_t)sizeof(s->keys[0]) || vl > sizeof(s->vals[0]) - 100) {
+			cli_err(cmd,
+				"a record (key %d, value %zu bytes) does not fit in one datagram",
+				key_len, vl);
+			return -EMSGSIZE;
+		}
+		if (key_len > 0)
+			memcpy(s->keys[s->n], key, (size_t)key_len);
+		memcpy(s->vals[s->n], value, vl);
+		s->recs[s->n] = (struct rxl_record_in){.key = s->keys[s->n],
+						       .key_len = key_len < 0 ? -1 : key_len,
+						       .value = s->vals[s->n],
+						       .value_len = (int32_t)vl,
+						       .timestamp_ms = ts_ms};
+		s->n++;
+		if (s->n == 64 || rxl_native_encoded_len(s->recs, s->n, 0) > sizeof(s->dgram) - 300)
+			return cli_sender_flush(cmd, s);
+		return 0;
+	}
+	if (vl > sizeof(s->dgram) - 1) {
+		cli_err(cmd, "a record of %zu bytes does not fit in one datagram", vl);
+		return -EMSGSIZE;
+	}
+	if (s->lines) {
+		if (memchr(value, '\n', vl)) {
+			cli_err(cmd, "a value with a newline would become two records in a "
+				     "lines topic");
+			return -EINVAL;
+		}
+		if (s->used + vl + 1 > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
+			return err;
+		memcpy(s->dgram + s->used, value, vl);
+		s->used += vl;
+		s->dgram[s->used++] = '\n';
+		s->n++;
+		return 0;
+	}
+	if ((err = send_dgram(cmd, s, value, vl)))
+		return err;
+	s->sent++;
+	return 0;
+}
+
+void cli_sender_close(struct cli_sender *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
+}
