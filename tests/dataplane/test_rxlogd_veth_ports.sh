@@ -3,7 +3,9 @@
 # of a veth pair whose far end lives in a network namespace this test
 # makes (198.18.0.0/24); rxlog-gen sends from inside the namespace out of
 # its own DPDK port (net_af_packet on the far end):
-#  1. net_af_xdp (one queue on a veth): logger (RFC 5424) and rxlog-gen;
+#  1. net_af_xdp (one queue on a veth): logger (RFC 5424), rxlog-gen, and
+#     a 4000-byte datagram from socat that the sender's kernel fragments:
+#     rxlogd reassembles it (rte_ip_frag) and stores it byte for byte;
 #  2. net_af_packet with 2 queue pairs and 2 rx lcores: the kernel's
 #     fanout hash spreads the generator's 8 flows over both queues, as RSS
 #     would, and each flow keeps its order.
@@ -45,18 +47,20 @@ start_rxlogd() {
     --hugepages off --memory-mb 512 --eal "--no-telemetry --log-level=3" \
     --stats-interval 0 --prometheus off \
     --listen 5514/syslog:topic=syslog,partitions=2 \
-    --listen 7000/native:topic=telemetry,partitions=4 >"$tmp/out" 2>"$tmp/err" &
+    --listen 7000/native:topic=telemetry,partitions=4 \
+    --listen 6100/raw:topic=big >"$tmp/out" 2>"$tmp/err" &
   pid=$!
   for _ in $(seq 100); do
-    [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 2 ]] && return 0
+    [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 3 ]] && return 0
     kill -0 "$pid" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
 }
 
-# send N_LOGGER N_GEN: logger lines and rxlog-gen native events from the
-# namespace (after an ARP warm-up: see test_rxlogd_veth.sh).
+# send N_LOGGER N_GEN [BIG]: logger lines and rxlog-gen native events from
+# the namespace (after an ARP warm-up: see test_rxlogd_veth.sh); with BIG,
+# one datagram of 4000 bytes (three IP fragments on a 1500-byte MTU).
 send() {
   sleep 0.5 # starting the port wipes the interface's neighbour table
   echo warm-up | ip netns exec "$ns" socat -u - UDP4-SENDTO:198.18.0.1:9
@@ -64,6 +68,10 @@ send() {
   if (($1 > 0)); then
     for i in $(seq "$1"); do echo "ietf message $i"; done >"$tmp/ietf"
     ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
+  fi
+  if [[ ${3:-} == big ]]; then
+    head -c 3000 /dev/urandom | base64 -w0 | head -c 4000 >"$tmp/big"
+    ip netns exec "$ns" socat -u -b 65000 "OPEN:$tmp/big" UDP4-SENDTO:198.18.0.1:6100
   fi
   ip netns exec "$ns" "$gen" --format native --port "net_af_packet0,iface=$peer" \
     --dst-mac "$mac" --dst 198.18.0.1 --dst-port 7000 --count "$2" --producers 8 \
@@ -75,17 +83,17 @@ send() {
   pid=
 }
 
-# check N_LOGGER N_GEN RX_CORES: the log holds every event, once, in order.
+# check N_LOGGER N_GEN RX_CORES [N_BIG]: the log holds every event, once, in order.
 check() {
   "$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/syslog.json"
   "$rxlog" cat --data "$tmp/data" --topic telemetry --format json >"$tmp/telemetry.json"
   "$rxlog" verify --data "$tmp/data" >/dev/null || fail "verify"
-  python3 - "$tmp" "$1" "$2" "$3" "$(tail -1 "$tmp/out")" "$(cat "$tmp/gen.out")" <<'PY' ||
+  python3 - "$tmp" "$1" "$2" "$3" "$(tail -1 "$tmp/out")" "$(cat "$tmp/gen.out")" "${4:-0}" <<'PY' ||
 import json, re, sys
 tmp, nlog, ngen, nrx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-stats, sent = json.loads(sys.argv[5]), json.loads(sys.argv[6])
+stats, sent, nbig = json.loads(sys.argv[5]), json.loads(sys.argv[6]), int(sys.argv[7])
 assert sent["events"] == ngen and sent["send_errors"] == 0, sent
-assert stats["events"] == stats["stored"] == nlog + ngen, stats
+assert stats["events"] == stats["stored"] == nlog + ngen + nbig, stats
 assert stats["gaps"] == 0 and stats["duplicates"] == 0, stats
 lc = stats["rx_lcores"]
 assert len(lc) == nrx and all(x["datagrams"] > 0 for x in lc), lc   # every queue got flows
@@ -109,9 +117,13 @@ PY
 
 # 1. af_xdp.
 if start_rxlogd "net_af_xdp0,iface=$host" 1; then
-  send 1000 16000
-  check 1000 16000 1
-  echo "af_xdp: 17000 of 17000 events stored"
+  send 1000 16000 big
+  python3 -c 'import json,sys; s=json.loads(sys.argv[1]); assert s["reassembled"] == 1 and s["frames"]["fragment"] == 3, s' \
+    "$(tail -1 "$tmp/out")" || fail "fragments: $(tail -1 "$tmp/out")"
+  "$rxlog" cat --data "$tmp/data" --topic big --format value | head -c 4000 | cmp -s - "$tmp/big" ||
+    fail "the reassembled datagram differs from what was sent"
+  check 1000 16000 1 1
+  echo "af_xdp: 17001 of 17001 events stored, a fragmented datagram reassembled"
 else
   why=$(grep -v '^EAL' "$tmp/err" | tail -2 | tr '\n' ' ')
   kill -KILL "$pid" 2>/dev/null || true
