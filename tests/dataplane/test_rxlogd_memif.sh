@@ -7,6 +7,7 @@
 # and in order per partition, and the partitions closed cleanly.
 # Usage: test_rxlogd_memif.sh RXLOGD RXLOG_GEN RXLOG
 set -euo pipefail
+source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 gen=$2 rxlog=$3
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-m-XXXXXX")
 sock=/run/rxl-memif-$$.sock
@@ -27,12 +28,7 @@ pn=$base pm=$((base + 1))
   --eal "--log-level=4" --stats-interval 0 --prometheus "127.0.0.1:$pm" \
   --listen "$pn/native:topic=telemetry,partitions=4" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 100); do
-  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 1 ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "rxlogd exited at start-up"
-  sleep 0.1
-done
-[[ $(grep -c "listening on UDP" "$tmp/err") -eq 1 ]] || fail "rxlogd did not start"
+rxl_wait_listening "$pid" "$tmp/err" 1 || fail "rxlogd did not start"
 grep -q "2 rx queue(s)" "$tmp/err" || fail "expected 2 rx queues"
 
 # One generator run (a memif client's disconnect while rxlogd's rx lcores

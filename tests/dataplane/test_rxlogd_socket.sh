@@ -6,6 +6,7 @@
 # partition was closed cleanly.
 # Usage: test_rxlogd_socket.sh RXLOGD RXLOG_GEN RXLOG
 set -euo pipefail
+source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 gen=$2 rxlog=$3
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-d-XXXXXX")
 pid=
@@ -25,12 +26,7 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
   --listen "$pl/lines:topic=app" --listen "$pj/native:topic=jobs,partitions=2" \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 100); do
-  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 4 ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "rxlogd exited at start-up"
-  sleep 0.1
-done
-[[ $(grep -c "listening on UDP" "$tmp/err") -eq 4 ]] || fail "rxlogd did not start"
+rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
 
 sent=0 dgrams=0
 for spec in "native $pn --count 40000 --producers 6 --rate 200000" \

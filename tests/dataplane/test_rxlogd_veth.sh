@@ -8,11 +8,9 @@
 # tcpreplay sends a capture of native datagrams written by rxlog-gen.
 # Usage: test_rxlogd_veth.sh RXLOGD RXLOG RXLOG_GEN
 set -euo pipefail
+source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 rxlog=$2 gen=$3
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for netns/veth"; exit 77; }
-for t in ip logger socat tcpreplay python3; do
-  command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
+rxl_need_root_and ip logger socat tcpreplay python3
 ns=rxl-ns-$$ host=rxv0-$$ peer=rxv1-$$
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-v-XXXXXX")
 pid=
@@ -24,13 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; grep -v '^EAL' "$tmp/err" 2>/dev/null | tail -5 >&2; exit 1; }
-ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
-ip link add "$host" type veth peer name "$peer" 2>/dev/null || { echo "SKIP: no veth"; exit 77; }
-ip link set "$peer" netns "$ns"
-ip -n "$ns" addr add 198.18.0.2/24 dev "$peer"
-ip -n "$ns" link set "$peer" up
-ip -n "$ns" link set lo up
-ip link set "$host" up
+rxl_veth_setup "$ns" "$host" "$peer"
 
 "$rxlogd" --data "$tmp/data" --port "net_af_packet0,iface=$host,qpairs=1,framecnt=8192" \
   --addr 198.18.0.1 --hugepages off --memory-mb 512 --eal "--no-telemetry --log-level=3" \
@@ -39,11 +31,7 @@ ip link set "$host" up
   --listen 7000/native:topic=telemetry,partitions=4 \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-for _ in $(seq 100); do
-  [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 2 ]] && break
-  kill -0 "$pid" 2>/dev/null || fail "rxlogd exited at start-up"
-  sleep 0.1
-done
+rxl_wait_listening "$pid" "$tmp/err" 2 || fail "rxlogd did not start"
 sleep 0.5 # starting the port wipes the interface's neighbour table
 # Resolve rxlogd's address first (ARP), with one datagram to a port nobody
 # listens on: while a neighbour is unresolved the sender's kernel queues a

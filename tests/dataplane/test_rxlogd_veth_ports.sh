@@ -14,11 +14,9 @@
 # attach (the reason is printed).
 # Usage: test_rxlogd_veth_ports.sh RXLOGD RXLOG RXLOG_GEN
 set -euo pipefail
+source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 rxlog=$2 gen=$3
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for netns/veth"; exit 77; }
-for t in ip logger socat python3; do
-  command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
-done
+rxl_need_root_and ip logger socat python3
 ns=rxl-np-$$ host=rxp0-$$ peer=rxp1-$$
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-p-XXXXXX")
 pid=
@@ -31,13 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; grep -v '^EAL' "$tmp/err" 2>/dev/null | tail -5 >&2; exit 1; }
-ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
-ip link add "$host" type veth peer name "$peer" 2>/dev/null || { echo "SKIP: no veth"; exit 77; }
-ip link set "$peer" netns "$ns"
-ip -n "$ns" addr add 198.18.0.2/24 dev "$peer"
-ip -n "$ns" link set "$peer" up
-ip -n "$ns" link set lo up
-ip link set "$host" up
+rxl_veth_setup "$ns" "$host" "$peer"
 mac=$(cat "/sys/class/net/$host/address")
 
 # start_rxlogd PORT RX_CORES: rxlogd on PORT with syslog and native listeners.
@@ -50,12 +42,7 @@ start_rxlogd() {
     --listen 7000/native:topic=telemetry,partitions=4 \
     --listen 6100/raw:topic=big >"$tmp/out" 2>"$tmp/err" &
   pid=$!
-  for _ in $(seq 100); do
-    [[ $(grep -c "listening on UDP" "$tmp/err" || true) -eq 3 ]] && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
+  rxl_wait_listening "$pid" "$tmp/err" 3
 }
 
 # send N_LOGGER N_GEN [BIG]: logger lines and rxlog-gen native events from

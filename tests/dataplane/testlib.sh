@@ -1,0 +1,38 @@
+# tests/dataplane: helpers shared by the rxlogd test scripts (sourced).
+
+# rxl_wait_listening PID ERRFILE N: wait (up to 10 s) until rxlogd has
+# printed N "listening on UDP" lines to ERRFILE. Returns 1 when it exited
+# or took too long.
+rxl_wait_listening() {
+  local pid=$1 err=$2 n=$3
+  for _ in $(seq 100); do
+    [[ $(grep -c "listening on UDP" "$err" || true) -ge $n ]] && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# rxl_veth_setup NS HOST PEER: network namespace NS, a veth pair HOST/PEER
+# with PEER inside NS as 198.18.0.2/24, both up. Skips the test (exit 77)
+# when the kernel lacks netns or veth. The caller's clean-up removes them.
+rxl_veth_setup() {
+  local ns=$1 host=$2 peer=$3
+  ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+  ip link add "$host" type veth peer name "$peer" 2>/dev/null || { echo "SKIP: no veth"; exit 77; }
+  ip link set "$peer" netns "$ns"
+  ip -n "$ns" addr add 198.18.0.2/24 dev "$peer"
+  ip -n "$ns" link set "$peer" up
+  ip -n "$ns" link set lo up
+  ip link set "$host" up
+}
+
+# rxl_need_root_and TOOL...: skip the test (exit 77) unless it runs as root
+# (netns, veth) and every TOOL is installed.
+rxl_need_root_and() {
+  [[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root for netns/veth"; exit 77; }
+  local t
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
+  done
+}
