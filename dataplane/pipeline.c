@@ -609,6 +609,29 @@ static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
 	release(d, n);
 }
 
+/* Copy the log's statistics where the main lcore reads them (struct
+ * rxl_part_pub). */
+static void publish_stats(struct rxl_partition *pt)
+{
+	struct rxl_log_stats st;
+	struct rxl_part_pub *u = &pt->pub;
+
+	rxl_log_stats(pt->log, &st);
+	/* Relaxed: see struct rxl_part_pub. */
+	rxl_store_relaxed(&u->records, st.records);
+	rxl_store_relaxed(&u->bytes, st.bytes);
+	rxl_store_relaxed(&u->batches, st.batches);
+	rxl_store_relaxed(&u->syncs, st.syncs);
+	rxl_store_relaxed(&u->hwm, st.hwm);
+	rxl_store_relaxed(&u->durable, st.durable);
+	for (int b = 0; b < RXL_LAT_BUCKETS; b++) {
+		rxl_store_relaxed(&u->write_lat[b], st.write_lat[b]);
+		rxl_store_relaxed(&u->sync_lat[b], st.sync_lat[b]);
+	}
+	rxl_store_relaxed(&u->write_lat_sum_ns, st.write_lat_sum_ns);
+	rxl_store_relaxed(&u->sync_lat_sum_ns, st.sync_lat_sum_ns);
+}
+
 #define WR_BURST 256
 
 int rxl_writer_loop(void *arg)
@@ -624,6 +647,8 @@ int rxl_writer_loop(void *arg)
 
 	if (!recs || !cnt)
 		return -ENOMEM;
+	uint64_t last_pub = 0;
+
 	for (uint32_t rounds = 0;;) {
 		uint32_t got = 0;
 
@@ -647,9 +672,18 @@ int rxl_writer_loop(void *arg)
 		 * poll reads the clock, so while bursts keep coming (and fill
 		 * batches by themselves) poll every 16th round, which is well
 		 * inside linger_us at any rate that keeps the rings busy. */
-		if (!got || (++rounds & 15) == 0)
-			for (uint32_t p = w; p < dp->n_parts; p += dp->n_wr)
+		if (!got || (++rounds & 15) == 0) {
+			uint64_t now = rte_rdtsc();
+			bool pub = now - last_pub > rte_get_tsc_hz() / 10;
+
+			for (uint32_t p = w; p < dp->n_parts; p += dp->n_wr) {
 				rxl_log_poll(dp->parts[p].log);
+				if (pub)
+					publish_stats(&dp->parts[p]);
+			}
+			if (pub)
+				last_pub = now;
+		}
 		/* S2: acquire; pairs with the release store in main, made after
 		 * every rx lcore returned: once it is seen and the rings are
 		 * empty, nothing more can arrive. */
@@ -664,8 +698,12 @@ int rxl_writer_loop(void *arg)
 	}
 	/* A clean stop: flush, fdatasync, clean-shutdown marker. */
 	for (uint32_t p = w; p < dp->n_parts; p += dp->n_wr) {
-		int err = rxl_log_close(dp->parts[p].log);
+		int err = rxl_log_sync(dp->parts[p].log);
 
+		publish_stats(&dp->parts[p]); /* the final figures, for the exit line */
+		int e = rxl_log_close(dp->parts[p].log);
+
+		err = err ? err : e;
 		dp->parts[p].log = NULL;
 		if (err && !ret)
 			ret = err;

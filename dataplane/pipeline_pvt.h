@@ -86,10 +86,22 @@ struct rxl_wr_stats {
 	_Atomic uint64_t log_drops; /* refused by the log (too large, disk full, failed) */
 };
 
+/* A partition's log statistics as its writer lcore last published them
+ * (about every 100 ms, and once more before it closes the log): relaxed
+ * stores by that lcore, relaxed loads by the main lcore. Each field is
+ * monotonic or a mark, so a reader mixing two snapshots sees nothing
+ * worse than slightly stale values. */
+struct rxl_part_pub {
+	_Atomic uint64_t records, bytes, batches, syncs, hwm, durable;
+	_Atomic uint64_t write_lat[RXL_LAT_BUCKETS], sync_lat[RXL_LAT_BUCKETS];
+	_Atomic uint64_t write_lat_sum_ns, sync_lat_sum_ns;
+};
+
 struct rxl_partition {
 	struct rxl_log *log; /* owned by writer lcore `writer` (D3) */
 	uint32_t listener, index, writer;
 	uint32_t local; /* its index among the writer's partitions (D3): p / n_wr */
+	struct rxl_part_pub pub;
 };
 
 struct rxl_listener_rt {

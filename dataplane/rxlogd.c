@@ -328,6 +328,25 @@ static uint64_t parse_drops(const struct totals *t)
 	return n;
 }
 
+/* The upper bound (µs) of the bucket holding the @q quantile (0..1) of a
+ * published histogram; 0 when it is empty, -1 past the last bound. */
+static int64_t lat_quantile_us(_Atomic uint64_t *h, double q)
+{
+	uint64_t n = 0, c[RXL_LAT_BUCKETS], acc = 0;
+
+	for (int b = 0; b < RXL_LAT_BUCKETS; b++)
+		n += c[b] = ld(&h[b]);
+	if (!n)
+		return 0;
+	for (int b = 0; b < RXL_LAT_BUCKETS; b++) {
+		acc += c[b];
+		if ((double)acc >= q * (double)n)
+			return b < RXL_LAT_BUCKETS - 1 ? (int64_t)rxl_lat_bound_us((unsigned)b)
+						       : -1;
+	}
+	return -1;
+}
+
 static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 {
 	fprintf(f,
@@ -366,6 +385,23 @@ static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 			"}",
 			i ? "," : "", ld(&dp->rx[i].datagrams), ld(&dp->rx[i].events),
 			ld(&dp->rx[i].ring_full));
+	/* Per partition, as its writer lcore last published it. */
+	fprintf(f, "],\"partitions\":[");
+	for (uint32_t p = 0; p < dp->n_parts; p++) {
+		struct rxl_partition *pt = &dp->parts[p];
+
+		fprintf(f,
+			"%s{\"topic\":\"%s\",\"partition\":%u,\"records\":%" PRIu64
+			",\"bytes\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"syncs\":%" PRIu64
+			",\"write_p50_us\":%" PRId64 ",\"write_p99_us\":%" PRId64
+			",\"sync_p50_us\":%" PRId64 ",\"sync_p99_us\":%" PRId64 "}",
+			p ? "," : "", dp->lst[pt->listener].cfg->topic, pt->index,
+			ld(&pt->pub.records), ld(&pt->pub.bytes), ld(&pt->pub.batches),
+			ld(&pt->pub.syncs), lat_quantile_us(pt->pub.write_lat, 0.5),
+			lat_quantile_us(pt->pub.write_lat, 0.99),
+			lat_quantile_us(pt->pub.sync_lat, 0.5),
+			lat_quantile_us(pt->pub.sync_lat, 0.99));
+	}
 	fprintf(f, "]}\n");
 	fflush(f);
 }
@@ -394,6 +430,40 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
+	return 0;
+}
+
+static int tel_partitions(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (uint32_t p = 0; p < g_dp->n_parts; p++) {
+		struct rxl_partition *pt = &g_dp->parts[p];
+		struct rte_tel_data *c = rte_tel_data_alloc();
+		char name[RXL_CFG_TOPIC_MAX + 16];
+
+		if (!c)
+			return -ENOMEM;
+		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_u64(c, "records", ld(&pt->pub.records));
+		rte_tel_data_add_dict_u64(c, "bytes", ld(&pt->pub.bytes));
+		rte_tel_data_add_dict_u64(c, "batches", ld(&pt->pub.batches));
+		rte_tel_data_add_dict_u64(c, "syncs", ld(&pt->pub.syncs));
+		rte_tel_data_add_dict_u64(c, "hwm", ld(&pt->pub.hwm));
+		rte_tel_data_add_dict_u64(c, "durable", ld(&pt->pub.durable));
+		rte_tel_data_add_dict_int(c, "write_p50_us",
+					  (int)lat_quantile_us(pt->pub.write_lat, 0.5));
+		rte_tel_data_add_dict_int(c, "write_p99_us",
+					  (int)lat_quantile_us(pt->pub.write_lat, 0.99));
+		rte_tel_data_add_dict_int(c, "sync_p50_us",
+					  (int)lat_quantile_us(pt->pub.sync_lat, 0.5));
+		rte_tel_data_add_dict_int(c, "sync_p99_us",
+					  (int)lat_quantile_us(pt->pub.sync_lat, 0.99));
+		snprintf(name, sizeof(name), "%s-%u", g_dp->lst[pt->listener].cfg->topic,
+			 pt->index);
+		rte_tel_data_add_dict_container(d, name, c, 0);
+	}
 	return 0;
 }
 
@@ -469,10 +539,68 @@ static int listen_tcp(const char *spec)
 			(len) += (size_t)snprintf((buf) + (len), (cap) - (len), __VA_ARGS__); \
 	} while (0)
 
+/* One histogram of a partition in Prometheus form: cumulative buckets with
+ * le in seconds, then _sum and _count. */
+static void prom_hist(char *buf, size_t *len, size_t cap, const char *name, const char *labels,
+		      _Atomic uint64_t *h, _Atomic uint64_t *sum_ns)
+{
+	uint64_t acc = 0;
+
+	for (unsigned b = 0; b < RXL_LAT_BUCKETS; b++) {
+		acc += ld(&h[b]);
+		if (b < RXL_LAT_BUCKETS - 1)
+			PROM(buf, *len, cap, "%s_bucket{%s,le=\"%.9g\"} %" PRIu64 "\n", name,
+			     labels, (double)rxl_lat_bound_us(b) / 1e6, acc);
+		else
+			PROM(buf, *len, cap, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", name,
+			     labels, acc);
+	}
+	PROM(buf, *len, cap, "%s_sum{%s} %.9f\n%s_count{%s} %" PRIu64 "\n", name, labels,
+	     (double)ld(sum_ns) / 1e9, name, labels, acc);
+}
+
+/* Per partition counters and latency histograms (struct rxl_part_pub). */
+static void prom_partitions(char *buf, size_t *len, size_t cap, struct rxl_dp *dp)
+{
+	static const char *const counters[] = {"records", "bytes", "batches", "syncs"};
+
+	for (int k = 0; k < 4; k++) {
+		PROM(buf, *len, cap, "# TYPE rxlog_partition_%s_total counter\n", counters[k]);
+		for (uint32_t p = 0; p < dp->n_parts; p++) {
+			struct rxl_part_pub *u = &dp->parts[p].pub;
+			_Atomic uint64_t *v[] = {&u->records, &u->bytes, &u->batches, &u->syncs};
+
+			PROM(buf, *len, cap,
+			     "rxlog_partition_%s_total{topic=\"%s\",partition=\"%u\"} %" PRIu64
+			     "\n",
+			     counters[k], dp->lst[dp->parts[p].listener].cfg->topic,
+			     dp->parts[p].index, ld(v[k]));
+		}
+	}
+	PROM(buf, *len, cap, "# TYPE rxlog_partition_write_seconds histogram\n");
+	for (uint32_t p = 0; p < dp->n_parts; p++) {
+		char labels[RXL_CFG_TOPIC_MAX + 48];
+
+		snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%u\"",
+			 dp->lst[dp->parts[p].listener].cfg->topic, dp->parts[p].index);
+		prom_hist(buf, len, cap, "rxlog_partition_write_seconds", labels,
+			  dp->parts[p].pub.write_lat, &dp->parts[p].pub.write_lat_sum_ns);
+	}
+	PROM(buf, *len, cap, "# TYPE rxlog_partition_fdatasync_seconds histogram\n");
+	for (uint32_t p = 0; p < dp->n_parts; p++) {
+		char labels[RXL_CFG_TOPIC_MAX + 48];
+
+		snprintf(labels, sizeof(labels), "topic=\"%s\",partition=\"%u\"",
+			 dp->lst[dp->parts[p].listener].cfg->topic, dp->parts[p].index);
+		prom_hist(buf, len, cap, "rxlog_partition_fdatasync_seconds", labels,
+			  dp->parts[p].pub.sync_lat, &dp->parts[p].pub.sync_lat_sum_ns);
+	}
+}
+
 /* Answer every pending scrape (text exposition format 0.0.4). */
 static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 {
-	static char buf[1 << 18];
+	static char buf[1 << 20]; /* 28 histogram lines per partition */
 
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -547,6 +675,7 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 			     L->cfg->topic, dp->parts[p].index, o.hwm, L->cfg->topic,
 			     dp->parts[p].index, o.durable);
 		}
+		prom_partitions(buf, &len, cap, dp);
 		if (port_src) {
 			struct rte_eth_stats es = {0};
 
@@ -602,6 +731,10 @@ int main(int argc, char **argv)
 	rte_telemetry_register_cmd(
 		"/rxlog/stats", tel_stats,
 		"rxlogd totals: datagrams, events, stored, drops. No parameters.");
+	rte_telemetry_register_cmd(
+		"/rxlog/partitions", tel_partitions,
+		"rxlogd per partition: records, bytes, batches, syncs, hwm, durable, write and "
+		"fdatasync latency p50/p99 (us). No parameters.");
 	rte_telemetry_register_cmd(
 		"/rxlog/rx_lcores", tel_rx_lcores,
 		"rxlogd counters per rx lcore (one rx queue each). No parameters.");

@@ -59,6 +59,33 @@ struct rxl_log_config {
 
 /** Counters of one partition's writer. Plain integers: read them on the
  * writer thread, or copy them with rxl_log_stats(). */
+/* Latency histograms: bucket i counts latencies in (4^(i-1), 4^i] µs for
+ * i = 0 .. RXL_LAT_BUCKETS - 2 (1 µs .. 1.05 s); the last bucket counts
+ * everything slower. Counts are per bucket, not cumulative. */
+#define RXL_LAT_BUCKETS 12
+
+/**
+ * The histogram bucket of a latency of @ns nanoseconds (see RXL_LAT_BUCKETS).
+ * Concurrency: pure.
+ */
+static inline unsigned rxl_lat_bucket(uint64_t ns)
+{
+	uint64_t us = (ns + 999) / 1000, bound = 1;
+	unsigned i = 0;
+
+	while (i < RXL_LAT_BUCKETS - 1 && us > bound) {
+		bound <<= 2;
+		i++;
+	}
+	return i;
+}
+
+/** Upper bound of bucket @i in µs (0 for the last, unbounded one). */
+static inline uint64_t rxl_lat_bound_us(unsigned i)
+{
+	return i < RXL_LAT_BUCKETS - 1 ? 1ull << (2 * i) : 0;
+}
+
 struct rxl_log_stats {
 	uint64_t records; /* appended (accepted into a batch) */
 	uint64_t bytes;	  /* batch bytes written */
@@ -75,6 +102,12 @@ struct rxl_log_stats {
 	uint64_t hwm;	      /* published high-water mark */
 	uint64_t durable;     /* offsets below this are on stable storage */
 	uint64_t log_start;   /* first offset still kept */
+	/* Batch write latency: submission to the completion of its last byte. */
+	uint64_t write_lat[RXL_LAT_BUCKETS];
+	uint64_t write_lat_sum_ns;
+	/* fdatasync latency: submission (linked: end of its write) to completion. */
+	uint64_t sync_lat[RXL_LAT_BUCKETS];
+	uint64_t sync_lat_sum_ns;
 };
 
 /** What recovery found and did. */

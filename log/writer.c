@@ -43,12 +43,13 @@ enum { OP_WRITE = 1, OP_SYNC, OP_ISYNC, OP_RSYNC };
 
 struct stage {
 	uint8_t *buf;
-	uint32_t len;  /* batch bytes */
-	uint32_t done; /* bytes the kernel reported written */
-	uint64_t pos;  /* file position in the active segment */
-	uint64_t base; /* first offset */
-	uint64_t end;  /* offset after the last record */
-	uint32_t gen;  /* bumped per submission: stale CQEs are recognised */
+	uint32_t len;		      /* batch bytes */
+	uint32_t done;		      /* bytes the kernel reported written */
+	uint64_t pos;		      /* file position in the active segment */
+	uint64_t base;		      /* first offset */
+	uint64_t end;		      /* offset after the last record */
+	uint32_t gen;		      /* bumped per submission: stale CQEs are recognised */
+	uint64_t t_submit, t_written; /* latency histograms: first submission, write completion */
 	uint8_t state;
 	bool write_done;
 	bool synced;
@@ -88,6 +89,7 @@ struct rxl_log {
 
 	bool isync_busy;
 	uint64_t isync_target, isync_pos, last_isync_ns;
+	uint64_t rsync_ns; /* when the roll's fdatasync was submitted */
 	int rsync_fd;
 	uint64_t rsync_end, rsync_next_base;
 
@@ -273,6 +275,14 @@ static void submit_isync(struct rxl_log *log)
 	io_uring_submit(&log->ring);
 }
 
+static void note_lat(uint64_t *hist, uint64_t *sum, uint64_t since_ns)
+{
+	uint64_t ns = rxl_mono_ns() - since_ns;
+
+	hist[rxl_lat_bucket(ns)]++;
+	*sum += ns;
+}
+
 static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 {
 	unsigned op = (unsigned)(data >> 56);
@@ -300,6 +310,9 @@ static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 			return;
 		}
 		s->write_done = true;
+		s->t_written = rxl_mono_ns();
+		log->stats.write_lat[rxl_lat_bucket(s->t_written - s->t_submit)]++;
+		log->stats.write_lat_sum_ns += s->t_written - s->t_submit;
 		return;
 	case OP_SYNC:
 		res = rxl_io_complete(RXL_FK_SYNC, res, 0);
@@ -311,8 +324,10 @@ static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 			return;
 		}
 		log->stats.syncs++;
-		if (gen == s->gen && s->write_done)
+		if (gen == s->gen && s->write_done) {
 			s->synced = true;
+			note_lat(log->stats.sync_lat, &log->stats.sync_lat_sum_ns, s->t_written);
+		}
 		return;
 	case OP_ISYNC:
 		log->isync_busy = false;
@@ -323,6 +338,7 @@ static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 			return;
 		}
 		log->stats.syncs++;
+		note_lat(log->stats.sync_lat, &log->stats.sync_lat_sum_ns, log->last_isync_ns);
 		if (log->isync_target > log->durable)
 			log->durable = log->isync_target;
 		set_ckpt(log, log->isync_target, log->seg_base, log->isync_pos);
@@ -337,6 +353,7 @@ static void handle_cqe(struct rxl_log *log, uint64_t data, int res)
 			return;
 		}
 		log->stats.syncs++;
+		note_lat(log->stats.sync_lat, &log->stats.sync_lat_sum_ns, log->rsync_ns);
 		if (log->rsync_end > log->durable)
 			log->durable = log->rsync_end;
 		set_ckpt(log, log->rsync_end, log->rsync_next_base, 0);
@@ -540,6 +557,7 @@ static int do_roll(struct rxl_log *log)
 	io_uring_prep_fsync(sqe, old_fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, ud(OP_RSYNC, 0, 0));
 	log->rsync_fd = old_fd;
+	log->rsync_ns = rxl_mono_ns();
 	log->rsync_end = log->next_offset;
 	log->rsync_next_base = log->seg_base;
 	log->inflight++;
@@ -603,6 +621,7 @@ static int seal_submit(struct rxl_log *log)
 	s->end = s->base + (uint64_t)log->bb.count;
 	s->write_done = s->synced = false;
 	s->state = ST_WRITING;
+	s->t_submit = rxl_mono_ns();
 	log->filling = false;
 	log->tail++;
 	log->seg_assigned += s->len;

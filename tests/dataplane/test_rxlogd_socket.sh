@@ -83,6 +83,14 @@ m = {l.split(" ")[0]: float(l.split(" ")[1]) for l in body.splitlines() if l and
 assert m["rxlog_events_total"] > 0 and m["rxlog_stored_total"] <= m["rxlog_events_total"], m
 assert m['rxlog_drops_total{reason="native_bad_magic"}'] == 1, body
 assert any(k.startswith('rxlog_partition_hwm{topic="telemetry"') for k in m), body
+# Per partition: records, and a write-latency histogram per partition whose
+# +Inf bucket equals its count and its batches.
+for p in range(4):
+    lab = f'topic="telemetry",partition="{p}"'
+    assert m[f"rxlog_partition_records_total{{{lab}}}"] > 0, body
+    n = m[f"rxlog_partition_write_seconds_count{{{lab}}}"]
+    assert n == m[f'rxlog_partition_write_seconds_bucket{{{lab},le="+Inf"}}'], body
+    assert n == m[f"rxlog_partition_batches_total{{{lab}}}"] > 0, body
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(f"/var/run/dpdk/rxlogd-{sys.argv[2]}/dpdk_telemetry.v2")
 json.loads(s.recv(4096))
@@ -105,6 +113,9 @@ assert s["formats"].get("native_bad_magic") == 1 and s["formats"].get("syslog_no
 # Every received event is stored or counted where it was dropped.
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
 assert s["events"] + s["duplicates"] <= sent, s
+# The partitions' own counts (published by the writer lcores) add up.
+assert sum(p["records"] for p in s["partitions"]) == s["stored"], s["partitions"]
+assert all(p["write_p99_us"] != 0 for p in s["partitions"] if p["batches"]), s["partitions"]
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
 # The logs hold exactly what was stored, cleanly closed.

@@ -434,9 +434,35 @@ static void test_fsync_mode_durable_equals_hwm(void **state)
 	assert_int_equal(st.hwm, 1000);
 	assert_int_equal(st.durable, 1000);
 	assert_true(st.syncs >= 1);
+	/* Every batch write and every fdatasync is in its histogram once. */
+	uint64_t nw = 0, ns = 0;
+
+	for (int b = 0; b < RXL_LAT_BUCKETS; b++) {
+		nw += st.write_lat[b];
+		ns += st.sync_lat[b];
+	}
+	assert_int_equal(nw, st.batches);
+	assert_int_equal(ns, st.syncs);
+	assert_true(st.write_lat_sum_ns > 0 && st.sync_lat_sum_ns > 0);
 	assert_int_equal(rxl_log_close(log), 0);
 	assert_int_equal(tu_read_check(dir, 0, 1000), 1000);
 	tu_rmrf(dir);
+}
+
+static void test_latency_buckets_are_powers_of_four_microseconds(void **state)
+{
+	(void)state;
+	assert_int_equal(rxl_lat_bucket(0), 0);
+	assert_int_equal(rxl_lat_bucket(1000), 0); /* 1 µs: <= 1 */
+	assert_int_equal(rxl_lat_bucket(1001), 1); /* just over 1 µs */
+	assert_int_equal(rxl_lat_bucket(4000), 1); /* <= 4 µs */
+	assert_int_equal(rxl_lat_bucket(4001), 2);
+	assert_int_equal(rxl_lat_bucket(1048576000ull), RXL_LAT_BUCKETS - 2); /* 4^10 µs */
+	assert_int_equal(rxl_lat_bucket(1048577000ull), RXL_LAT_BUCKETS - 1);
+	assert_int_equal(rxl_lat_bucket(UINT64_MAX / 2), RXL_LAT_BUCKETS - 1);
+	assert_int_equal(rxl_lat_bound_us(0), 1);
+	assert_int_equal(rxl_lat_bound_us(3), 64);
+	assert_int_equal(rxl_lat_bound_us(RXL_LAT_BUCKETS - 1), 0);
 }
 
 static void test_interval_mode_syncs_in_background(void **state)
@@ -525,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_too_large_record_refused_and_counted),
 		cmocka_unit_test(test_bad_config_names_the_setting),
 		cmocka_unit_test(test_fsync_mode_durable_equals_hwm),
+		cmocka_unit_test(test_latency_buckets_are_powers_of_four_microseconds),
 		cmocka_unit_test(test_interval_mode_syncs_in_background),
 		cmocka_unit_test(test_linger_flushes_partial_batch),
 		cmocka_unit_test(test_segment_ms_rolls_an_old_active_segment),
