@@ -450,6 +450,49 @@ int rxl_dedupe_get(const struct rxl_dedupe_window *w, int64_t id, struct rxl_ded
 	return -ENOENT;
 }
 
+/* Whether @a matters more than @b for rxl_dedupe_list(). */
+static bool report_before(const struct rxl_dedupe_report *a, const struct rxl_dedupe_report *b)
+{
+	uint64_t la = a->c.lost + a->pending, lb = b->c.lost + b->pending;
+
+	if (la != lb)
+		return la > lb;
+	if (a->c.duplicates != b->c.duplicates)
+		return a->c.duplicates > b->c.duplicates;
+	return a->c.accepted > b->c.accepted;
+}
+
+uint32_t rxl_dedupe_list(const struct rxl_dedupe_window *w, struct rxl_dedupe_report *out,
+			 uint32_t max)
+{
+	uint32_t n = 0;
+
+	if (!max)
+		return 0;
+	/* Insertion into a sorted array of at most @max: the table is read
+	 * about once a second, and @max is small. */
+	for (uint32_t i = 0; i < w->n_sets * RXL_DEDUPE_WAYS; i++) {
+		if (w->ids[i] < 0)
+			continue;
+		struct rxl_dedupe_report r = {.id = w->ids[i],
+					      .epoch = w->prod[i].epoch,
+					      .pending = pending_holes(&w->prod[i]),
+					      .c = w->prod[i].c};
+		uint32_t k = n < max ? n : max - 1;
+
+		if (n == max && !report_before(&r, &out[max - 1]))
+			continue;
+		while (k > 0 && report_before(&r, &out[k - 1])) {
+			out[k] = out[k - 1];
+			k--;
+		}
+		out[k] = r;
+		if (n < max)
+			n++;
+	}
+	return n;
+}
+
 int rxl_dedupe_validate(const struct rxl_dedupe_window *w)
 {
 	uint32_t used = 0;

@@ -76,7 +76,78 @@ struct rx_ctx {
 	struct rxl_dedupe_window win;
 	void *wbuf;
 	struct rxl_fmt_counters cnt;
+	uint32_t rounds;
+	bool native;	   /* a native listener exists: producers to publish */
+	uint64_t next_pub; /* TSC of the next publication */
 };
+
+/* Publish this lcore's producers with the most loss (struct rxl_prod_pub, P1). */
+static void publish_producers(struct rx_ctx *x)
+{
+	struct rxl_dedupe_report r[RXL_PUB_PRODUCERS];
+	struct rxl_prod_pub *u = &x->dp->prod[x->i];
+	uint32_t n = rxl_dedupe_list(&x->win, r, RXL_PUB_PRODUCERS);
+	uint32_t seq = rxl_load_relaxed(&u->seq); /* only this lcore writes it */
+
+	rxl_store_relaxed(&u->seq, seq + 1);
+	rxl_fence_release(); /* P1: seq odd before any word changes */
+	for (uint32_t k = 0; k < n; k++) {
+		const uint64_t v[RXL_PUB_WORDS] = {
+			(uint64_t)r[k].id, (uint64_t)(uint16_t)r[k].epoch << 32 | r[k].pending,
+			r[k].c.accepted,   r[k].c.duplicates,
+			r[k].c.late,	   r[k].c.lost};
+
+		for (int j = 0; j < RXL_PUB_WORDS; j++)
+			rxl_store_relaxed(&u->w[k][j], v[j]);
+	}
+	rxl_store_relaxed(&u->n, n);
+	rxl_store_release(&u->seq, seq + 2); /* P1: the words before seq even */
+}
+
+uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_report *out)
+{
+	struct rxl_prod_pub *u = &dp->prod[i];
+
+	for (;;) {
+		uint32_t s1 = rxl_load_acquire(&u->seq); /* P2: pairs with P1's release store */
+
+		if (s1 & 1)
+			continue; /* a publication is under way: microseconds */
+		uint32_t n = rxl_load_relaxed(&u->n);
+
+		n = n < RXL_PUB_PRODUCERS ? n : RXL_PUB_PRODUCERS;
+		for (uint32_t k = 0; k < n; k++) {
+			uint64_t v[RXL_PUB_WORDS];
+
+			for (int j = 0; j < RXL_PUB_WORDS; j++)
+				v[j] = rxl_load_relaxed(&u->w[k][j]);
+			out[k] = (struct rxl_dedupe_report){.id = (int64_t)v[0],
+							    .epoch = (int16_t)(v[1] >> 32),
+							    .pending = (uint32_t)v[1],
+							    .c = {.accepted = v[2],
+								  .duplicates = v[3],
+								  .late = v[4],
+								  .lost = v[5]}};
+		}
+		rxl_fence_acquire(); /* P2: the copy before the second look at seq */
+		if (rxl_load_relaxed(&u->seq) == s1)
+			return n;
+	}
+}
+
+/* Once every 256 rounds, see whether a second has passed since this
+ * lcore last published its producers. */
+static inline void rx_tick(struct rx_ctx *x)
+{
+	if ((++x->rounds & 255) == 0 && x->native) {
+		uint64_t now = rte_rdtsc();
+
+		if (now >= x->next_pub) {
+			publish_producers(x);
+			x->next_pub = now + rte_get_tsc_hz();
+		}
+	}
+}
 
 static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
 {
@@ -91,11 +162,15 @@ static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
 	x->wbuf = rte_zmalloc("dedupe", wmem, 64);
 	if (!x->stage || !x->wbuf || rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096))
 		return -ENOMEM;
+	for (uint32_t l = 0; l < dp->n_lst; l++)
+		x->native = x->native || dp->lst[l].fmt.kind == RXL_FMT_NATIVE;
 	return 0;
 }
 
 static void rx_ctx_fini(struct rx_ctx *x)
 {
+	if (x->native)
+		publish_producers(x); /* the final figures, for the exit line */
 	rte_free(x->stage);
 	rte_free(x->wbuf);
 }
@@ -272,6 +347,7 @@ int rxl_rx_socket_loop(void *arg)
 			have = RXL_RX_BURST - (uint32_t)n;
 			flush_all(&x);
 		}
+		rx_tick(&x);
 	}
 	for (uint32_t k = 0; k < have; k++)
 		rte_pktmbuf_free(m[k]);
@@ -429,6 +505,7 @@ int rxl_rx_port_loop(void *arg)
 		uint16_t n = rte_eth_rx_burst(dp->port, (uint16_t)i, m, RXL_RX_BURST);
 
 		rte_ip_frag_free_death_row(&dr, 3);
+		rx_tick(&x);
 		if (!n)
 			continue;
 		int64_t now = wall_ms();

@@ -111,6 +111,22 @@ struct rxl_listener_rt {
 	int fd[RXL_MAX_RX]; /* socket source: one SO_REUSEPORT socket per rx lcore */
 };
 
+#define RXL_PUB_PRODUCERS 32 /* producers an rx lcore publishes: those with the most loss */
+#define RXL_PUB_WORDS 6	     /* id, epoch << 32 | pending, accepted, duplicates, late, lost */
+
+/* Native producers' counters as an rx lcore last published them (about
+ * once a second, and when it stops): a seqlock. P1 the rx lcore makes seq
+ * odd (relaxed) and issues a release fence before it stores the words
+ * (relaxed), then makes seq even with a release store. P2 the main lcore
+ * loads seq with acquire, copies the words (relaxed), issues an acquire
+ * fence and loads seq again; it keeps the copy only when both loads saw the
+ * same even value. */
+struct rxl_prod_pub {
+	RXL_ALIGN_CL _Atomic uint32_t seq;
+	_Atomic uint32_t n;
+	_Atomic uint64_t w[RXL_PUB_PRODUCERS][RXL_PUB_WORDS];
+};
+
 struct rxl_dp {
 	struct rxl_cfg *cfg;
 	uint32_t n_rx, n_wr;
@@ -130,7 +146,15 @@ struct rxl_dp {
 	_Atomic int stop_wr;		  /* S2: release by main after every rx lcore returned */
 	struct rxl_rx_stats rx[RXL_MAX_RX];
 	struct rxl_wr_stats wr[RXL_MAX_WR];
+	struct rxl_prod_pub prod[RXL_MAX_RX];
 };
+
+/**
+ * Read rx lcore @i's published producers (struct rxl_prod_pub, P2).
+ * Concurrency: any thread but rx lcore @i.
+ * Returns: how many were written to @out (at most RXL_PUB_PRODUCERS).
+ */
+uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_report *out);
 
 /** Per-lcore launch argument. */
 struct rxl_lcore_arg {

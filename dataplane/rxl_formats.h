@@ -343,6 +343,24 @@ enum rxl_seq_verdict rxl_native_check_seq(struct rxl_dedupe_window *w, struct rx
 int rxl_dedupe_get(const struct rxl_dedupe_window *w, int64_t id, struct rxl_dedupe_counters *c,
 		   uint32_t *pending, int16_t *epoch);
 
+/** One producer as rxl_dedupe_list() reports it. */
+struct rxl_dedupe_report {
+	int64_t id;
+	int16_t epoch;
+	uint32_t pending; /* sequences missing inside its window (may still come) */
+	struct rxl_dedupe_counters c;
+};
+
+/**
+ * The producers in the table that matter most for loss: up to @max of them, those with the
+ * most lost + pending sequences first, then the most duplicates, then the most accepted
+ * events. Reading the whole table costs a few microseconds per thousand producers.
+ * Concurrency: the window's owner.
+ * Returns: how many were written to @out (0 .. @max).
+ */
+uint32_t rxl_dedupe_list(const struct rxl_dedupe_window *w, struct rxl_dedupe_report *out,
+			 uint32_t max);
+
 /**
  * Check the whole table: ids unique, in their own set, free slots empty, the producer count,
  * counters consistent. For tests and fuzzers.

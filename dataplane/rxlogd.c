@@ -385,6 +385,21 @@ static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 			"}",
 			i ? "," : "", ld(&dp->rx[i].datagrams), ld(&dp->rx[i].events),
 			ld(&dp->rx[i].ring_full));
+	/* Native producers with the most loss, per rx lcore (struct rxl_prod_pub). */
+	fprintf(f, "],\"producers\":[");
+	for (uint32_t i = 0, any = 0; i < dp->n_rx; i++) {
+		struct rxl_dedupe_report r[RXL_PUB_PRODUCERS];
+		uint32_t n = rxl_producers_read(dp, i, r);
+
+		for (uint32_t k = 0; k < n; k++, any++)
+			fprintf(f,
+				"%s{\"id\":%" PRId64
+				",\"epoch\":%d,\"lcore\":%u,\"accepted\":%" PRIu64
+				",\"duplicates\":%" PRIu64 ",\"late\":%" PRIu64 ",\"lost\":%" PRIu64
+				",\"pending\":%u}",
+				any ? "," : "", r[k].id, r[k].epoch, i, r[k].c.accepted,
+				r[k].c.duplicates, r[k].c.late, r[k].c.lost, r[k].pending);
+	}
 	/* Per partition, as its writer lcore last published it. */
 	fprintf(f, "],\"partitions\":[");
 	for (uint32_t p = 0; p < dp->n_parts; p++) {
@@ -430,6 +445,36 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
+	return 0;
+}
+
+static int tel_producers(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	(void)params;
+	rte_tel_data_start_dict(d);
+	for (uint32_t i = 0; i < g_dp->n_rx; i++) {
+		struct rxl_dedupe_report r[RXL_PUB_PRODUCERS];
+		uint32_t n = rxl_producers_read(g_dp, i, r);
+
+		for (uint32_t k = 0; k < n; k++) {
+			struct rte_tel_data *c = rte_tel_data_alloc();
+			char name[32];
+
+			if (!c)
+				return -ENOMEM;
+			rte_tel_data_start_dict(c);
+			rte_tel_data_add_dict_u64(c, "lcore", i);
+			rte_tel_data_add_dict_int(c, "epoch", r[k].epoch);
+			rte_tel_data_add_dict_u64(c, "accepted", r[k].c.accepted);
+			rte_tel_data_add_dict_u64(c, "duplicates", r[k].c.duplicates);
+			rte_tel_data_add_dict_u64(c, "late", r[k].c.late);
+			rte_tel_data_add_dict_u64(c, "lost", r[k].c.lost);
+			rte_tel_data_add_dict_u64(c, "pending", r[k].pending);
+			snprintf(name, sizeof(name), "%" PRId64, r[k].id);
+			rte_tel_data_add_dict_container(d, name, c, 0);
+		}
+	}
 	return 0;
 }
 
@@ -597,6 +642,33 @@ static void prom_partitions(char *buf, size_t *len, size_t cap, struct rxl_dp *d
 	}
 }
 
+/* Native producers with the most loss, per rx lcore (struct rxl_prod_pub):
+ * at most RXL_PUB_PRODUCERS series per lcore, so the series count stays
+ * bounded however many producers send. */
+static void prom_producers(char *buf, size_t *len, size_t cap, struct rxl_dp *dp)
+{
+	static const char *const names[] = {"accepted", "duplicates", "lost", "pending"};
+	struct rxl_dedupe_report r[RXL_MAX_RX][RXL_PUB_PRODUCERS];
+	uint32_t n[RXL_MAX_RX];
+
+	for (uint32_t i = 0; i < dp->n_rx; i++)
+		n[i] = rxl_producers_read(dp, i, r[i]);
+	for (int k = 0; k < 4; k++) {
+		PROM(buf, *len, cap, "# TYPE rxlog_producer_%s%s %s\n", names[k],
+		     k < 3 ? "_total" : "", k < 3 ? "counter" : "gauge");
+		for (uint32_t i = 0; i < dp->n_rx; i++)
+			for (uint32_t j = 0; j < n[i]; j++) {
+				uint64_t v[] = {r[i][j].c.accepted, r[i][j].c.duplicates,
+						r[i][j].c.lost, r[i][j].pending};
+
+				PROM(buf, *len, cap,
+				     "rxlog_producer_%s%s{producer=\"%" PRId64
+				     "\",lcore=\"%u\"} %" PRIu64 "\n",
+				     names[k], k < 3 ? "_total" : "", r[i][j].id, i, v[k]);
+			}
+	}
+}
+
 /* Answer every pending scrape (text exposition format 0.0.4). */
 static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 {
@@ -676,6 +748,7 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 			     dp->parts[p].index, o.durable);
 		}
 		prom_partitions(buf, &len, cap, dp);
+		prom_producers(buf, &len, cap, dp);
 		if (port_src) {
 			struct rte_eth_stats es = {0};
 
@@ -731,6 +804,10 @@ int main(int argc, char **argv)
 	rte_telemetry_register_cmd(
 		"/rxlog/stats", tel_stats,
 		"rxlogd totals: datagrams, events, stored, drops. No parameters.");
+	rte_telemetry_register_cmd(
+		"/rxlog/producers", tel_producers,
+		"rxlogd native producers with the most loss (up to 32 per rx lcore): accepted, "
+		"duplicates, late, lost, pending (missing, may still come). No parameters.");
 	rte_telemetry_register_cmd(
 		"/rxlog/partitions", tel_partitions,
 		"rxlogd per partition: records, bytes, batches, syncs, hwm, durable, write and "

@@ -49,8 +49,9 @@ struct opts {
 	uint16_t dst_port;
 	char dst_ip[64];
 	uint32_t mtu;
-	bool no_producer; /* native: producer id -1 (no dedupe: a replayed capture is not
-			     "duplicate") */
+	uint32_t gap_every; /* native: every Nth datagram is skipped, not sent (0: none) */
+	bool no_producer;   /* native: producer id -1 (no dedupe: a replayed capture is not
+			       "duplicate") */
 };
 
 static uint64_t now_ns(void)
@@ -69,10 +70,13 @@ static void usage(void)
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
 		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
+		"                 [--gap-every N]\n"
 		"                 [--queues N] [--dst-mac MAC] [--cpu CPU] [--linger-ms MS]  "
 		"(--port)\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
 		"          send time (--no-producer: id -1, for captures replayed in a loop);\n"
+		"          --gap-every N skips every Nth datagram (its sequences used, not sent:\n"
+		"          upstream loss, counted as skipped_events);\n"
 		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
 		"          198.18.(p/200).(10+p%%200):(40000+p*7919%%20000) in pcap and port "
@@ -216,6 +220,8 @@ int main(int argc, char **argv)
 			o.port = v;
 		else if (!strcmp(a, "--queues"))
 			o.queues = (uint16_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--gap-every"))
+			o.gap_every = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--linger-ms"))
 			o.linger_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--cpu"))
@@ -326,7 +332,7 @@ int main(int argc, char **argv)
 
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
-	uint64_t events = 0, datagrams = 0, bytes = 0, errors = 0;
+	uint64_t events = 0, datagrams = 0, bytes = 0, errors = 0, built = 0, skipped = 0;
 	uint64_t start = now_ns(), t_ns = start;
 	uint32_t p = 0;
 	uint32_t max_payload = o.udp ? MAX_DGRAM : o.mtu - 28;
@@ -337,6 +343,16 @@ int main(int argc, char **argv)
 
 		if (o.count && o.count - events < k)
 			k = (uint32_t)(o.count - events);
+		/* --gap-every: upstream loss, simulated. The sequences are used
+		 * up but nothing is sent, so the receiver sees a gap; never in
+		 * the last round of datagrams, where no later one would reveal it. */
+		if (o.gap_every && ++built % o.gap_every == 0 &&
+		    (!o.count || o.count - events > (uint64_t)o.epd * o.producers)) {
+			seq[p] += k;
+			skipped += k;
+			p = (p + 1) % o.producers;
+			continue;
+		}
 		int len = build(&o, p, seq[p], k, frame + 64, max_payload);
 
 		if (len < 0) {
@@ -429,11 +445,12 @@ int main(int argc, char **argv)
 	}
 	printf("{\"format\":\"%s\",\"datagrams\":%" PRIu64 ",\"events\":%" PRIu64
 	       ",\"payload_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"tx_retries\":%" PRIu64
+	       ",\"skipped_events\":%" PRIu64
 	       ",\"producers\":%u,\"elapsed_s\":%.3f,\"events_per_s\":%.0f",
 	       o.fmt == F_NATIVE   ? "native"
 	       : o.fmt == F_SYSLOG ? "syslog"
 				   : "lines",
-	       datagrams, events, bytes, errors, tx_retries, o.producers, el,
+	       datagrams, events, bytes, errors, tx_retries, skipped, o.producers, el,
 	       el > 0 ? (double)events / el : 0.0);
 	if (r.queues) { /* frames per tx queue: how the producers spread */
 		printf(",\"tx_queues\":[");

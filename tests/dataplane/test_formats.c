@@ -803,6 +803,50 @@ static void test_dedupe_gap_is_counted_lost_exactly_once_it_leaves_the_window(vo
 	free(mem);
 }
 
+static void test_dedupe_list_orders_producers_by_loss_then_duplicates(void **state)
+{
+	void *mem;
+	struct rxl_dedupe_window *w = window_new(64, &mem);
+	struct rxl_event ev[16];
+	struct rxl_seq_result r;
+	struct rxl_dedupe_report rep[8];
+
+	(void)state;
+	/* Producer id: gap in events (0 = none), duplicate datagrams. */
+	const int64_t ids[5] = {11, 12, 13, 14, 15};
+	const int32_t gaps[5] = {0, 32, 0, 160, 16};
+	const int dups[5] = {0, 0, 2, 0, 0};
+
+	for (int i = 0; i < 5; i++) {
+		offer(w, ids[i], 0, 0, 16, ev, &r);
+		offer(w, ids[i], 0, 16 + gaps[i], 16, ev, &r);
+		for (int d = 0; d < dups[i]; d++)
+			offer(w, ids[i], 0, 0, 16, ev, &r);
+	}
+	/* Loss first (14, 12, 15), then duplicates (13), then the rest (11). */
+	assert_int_equal(rxl_dedupe_list(w, rep, 8), 5);
+	const int64_t want[5] = {14, 12, 15, 13, 11};
+
+	for (int i = 0; i < 5; i++) {
+		struct rxl_dedupe_counters c;
+		uint32_t pending;
+
+		assert_int_equal(rep[i].id, want[i]);
+		assert_int_equal(rxl_dedupe_get(w, rep[i].id, &c, &pending, NULL), 0);
+		assert_int_equal(rep[i].pending, pending);
+		assert_int_equal(rep[i].c.duplicates, c.duplicates);
+		assert_int_equal(rep[i].c.accepted, c.accepted);
+	}
+	assert_int_equal(rep[0].pending, 160);
+	assert_int_equal(rep[3].c.duplicates, 32);
+	/* A shorter list keeps the head of the same order. */
+	assert_int_equal(rxl_dedupe_list(w, rep, 2), 2);
+	assert_int_equal(rep[0].id, 14);
+	assert_int_equal(rep[1].id, 12);
+	assert_int_equal(rxl_dedupe_list(w, rep, 0), 0);
+	free(mem);
+}
+
 static void test_dedupe_reordered_datagram_within_window_is_accepted_not_lost(void **state)
 {
 	void *mem;
@@ -1799,6 +1843,7 @@ int main(void)
 		cmocka_unit_test(test_dedupe_in_order_datagrams_are_accepted),
 		cmocka_unit_test(test_dedupe_repeated_datagram_is_dropped_and_counted),
 		cmocka_unit_test(test_dedupe_gap_is_counted_lost_exactly_once_it_leaves_the_window),
+		cmocka_unit_test(test_dedupe_list_orders_producers_by_loss_then_duplicates),
 		cmocka_unit_test(test_dedupe_reordered_datagram_within_window_is_accepted_not_lost),
 		cmocka_unit_test(test_dedupe_sequence_older_than_window_is_duplicate),
 		cmocka_unit_test(test_dedupe_partial_overlap_keeps_only_new_events_in_order),
