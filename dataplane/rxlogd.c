@@ -2,6 +2,7 @@
  * stats, clean stop. The main lcore runs main(); rx and writer lcores run
  * the loops of pipeline.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -482,15 +483,19 @@ static int tel_partitions(const char *cmd, const char *params, struct rte_tel_da
 {
 	(void)cmd;
 	(void)params;
+	/* Keyed "<topic>_<partition>" with every character other than a
+	 * letter, a digit or '_' made '_' (telemetry refuses other names, and
+	 * DPDK 22.11 allows no dicts in arrays); "topic" and "partition" inside
+	 * say exactly which. */
 	rte_tel_data_start_dict(d);
 	for (uint32_t p = 0; p < g_dp->n_parts; p++) {
 		struct rxl_partition *pt = &g_dp->parts[p];
 		struct rte_tel_data *c = rte_tel_data_alloc();
-		char name[RXL_CFG_TOPIC_MAX + 16];
-
 		if (!c)
 			return -ENOMEM;
 		rte_tel_data_start_dict(c);
+		rte_tel_data_add_dict_string(c, "topic", g_dp->lst[pt->listener].cfg->topic);
+		rte_tel_data_add_dict_u64(c, "partition", pt->index);
 		rte_tel_data_add_dict_u64(c, "records", ld(&pt->pub.records));
 		rte_tel_data_add_dict_u64(c, "bytes", ld(&pt->pub.bytes));
 		rte_tel_data_add_dict_u64(c, "batches", ld(&pt->pub.batches));
@@ -505,8 +510,13 @@ static int tel_partitions(const char *cmd, const char *params, struct rte_tel_da
 					  (int)lat_quantile_us(pt->pub.sync_lat, 0.5));
 		rte_tel_data_add_dict_int(c, "sync_p99_us",
 					  (int)lat_quantile_us(pt->pub.sync_lat, 0.99));
-		snprintf(name, sizeof(name), "%s-%u", g_dp->lst[pt->listener].cfg->topic,
-			 pt->index);
+		char name[RXL_CFG_TOPIC_MAX + 16];
+		int n = snprintf(name, sizeof(name), "%s_%u", g_dp->lst[pt->listener].cfg->topic,
+				 pt->index);
+
+		for (int k = 0; k < n && k < (int)sizeof(name); k++)
+			if (!isalnum((unsigned char)name[k]) && name[k] != '_')
+				name[k] = '_';
 		rte_tel_data_add_dict_container(d, name, c, 0);
 	}
 	return 0;
@@ -530,6 +540,17 @@ static int tel_rx_lcores(const char *cmd, const char *params, struct rte_tel_dat
 		rte_tel_data_add_dict_u64(c, "ring_full", ld(&g_dp->rx[i].ring_full));
 		rte_tel_data_add_dict_u64(c, "duplicates", ld(&g_dp->rx[i].duplicates));
 		rte_tel_data_add_dict_u64(c, "gaps", ld(&g_dp->rx[i].gaps));
+		/* This lcore's drops by reason (the non-zero ones). */
+		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+			if (ld(&g_dp->rx[i].fmt[r]))
+				rte_tel_data_add_dict_u64(c,
+							  rxl_fmt_drop_name((enum rxl_fmt_reason)r),
+							  ld(&g_dp->rx[i].fmt[r]));
+		for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
+			if (ld(&g_dp->rx[i].l2[r]))
+				rte_tel_data_add_dict_u64(
+					c, rxl_l2l4_drop_name((enum rxl_l2l4_result)r),
+					ld(&g_dp->rx[i].l2[r]));
 		snprintf(name, sizeof(name), "rx%u", i);
 		rte_tel_data_add_dict_container(d, name, c, 0);
 	}
@@ -801,23 +822,26 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN); /* a scraper that hangs up must not stop us */
 	g_dp = &dp;
-	rte_telemetry_register_cmd(
-		"/rxlog/stats", tel_stats,
-		"rxlogd totals: datagrams, events, stored, drops. No parameters.");
-	rte_telemetry_register_cmd(
-		"/rxlog/producers", tel_producers,
-		"rxlogd native producers with the most loss (up to 32 per rx lcore): accepted, "
-		"duplicates, late, lost, pending (missing, may still come). No parameters.");
-	rte_telemetry_register_cmd(
-		"/rxlog/partitions", tel_partitions,
-		"rxlogd per partition: records, bytes, batches, syncs, hwm, durable, write and "
-		"fdatasync latency p50/p99 (us). No parameters.");
-	rte_telemetry_register_cmd(
-		"/rxlog/rx_lcores", tel_rx_lcores,
-		"rxlogd counters per rx lcore (one rx queue each). No parameters.");
-	rte_telemetry_register_cmd(
-		"/rxlog/drops", tel_drops,
-		"rxlogd drops by parse reason (format and L2-L4). No parameters.");
+	/* Help texts stay under telemetry's 128 bytes, or registration fails. */
+	static const struct {
+		const char *cmd;
+		telemetry_cb fn;
+		const char *help;
+	} tel[] = {
+		{"/rxlog/stats", tel_stats, "rxlogd totals: datagrams, events, stored, drops."},
+		{"/rxlog/drops", tel_drops, "rxlogd drops by reason (payload format and L2-L4)."},
+		{"/rxlog/rx_lcores", tel_rx_lcores,
+		 "rxlogd counters per rx lcore, drops by reason."},
+		{"/rxlog/partitions", tel_partitions,
+		 "rxlogd per partition: records, bytes, batches, marks, write/sync p50/p99 us."},
+		{"/rxlog/producers", tel_producers,
+		 "rxlogd native producers with the most loss: lost, pending, duplicates."},
+	};
+
+	for (size_t k = 0; k < sizeof(tel) / sizeof(tel[0]); k++)
+		if (rte_telemetry_register_cmd(tel[k].cmd, tel[k].fn, tel[k].help))
+			fprintf(stderr, "rxlogd: telemetry command %s not registered\n",
+				tel[k].cmd);
 	g_readers = calloc(dp.n_parts, sizeof(*g_readers));
 	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++) {
 		char path[4096];

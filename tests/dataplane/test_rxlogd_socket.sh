@@ -97,6 +97,16 @@ json.loads(s.recv(4096))
 s.send(b"/rxlog/stats")
 st = json.loads(s.recv(65536))["/rxlog/stats"]
 assert st["events"] == m["rxlog_events_total"], (st, m["rxlog_events_total"])
+def tel(cmd):
+    s.send(cmd.encode())
+    return json.loads(s.recv(1 << 20))[cmd]
+lc = tel("/rxlog/rx_lcores")
+assert lc["rx0"]["native_bad_magic"] == 1 and lc["rx0"]["events"] == st["events"], lc
+parts = {(x["topic"], x["partition"]): x for x in tel("/rxlog/partitions").values()}
+assert len(parts) == 9 and parts[("telemetry", 0)]["records"] > 0, parts
+assert parts[("telemetry", 0)]["write_p99_us"] != 0, parts
+prods = tel("/rxlog/producers")
+assert len(prods) >= 6 and all(p["lost"] == 0 for p in prods.values()), prods
 PY
 t0=$(date +%s%N)
 kill -TERM "$pid"
