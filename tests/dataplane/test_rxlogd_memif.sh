@@ -38,7 +38,7 @@ grep -q "2 rx queue(s)" "$tmp/err" || fail "expected 2 rx queues"
 # rxlogd's pollers on this 2-core machine.
 "$gen" --format native --port "net_memif0,role=client,socket=$sock" --queues 2 \
   --dst 198.18.0.1 --dst-port "$pn" --count 60000 --producers 8 --rate 150000 --gap-every 50 \
-  --linger-ms 60000 >"$tmp/gen.out" 2>"$tmp/gen.err" &
+  --linger-ms 20000 >"$tmp/gen.out" 2>"$tmp/gen.err" &
 gpid=$!
 for _ in $(seq 300); do
   [[ -s $tmp/gen.out ]] && break
@@ -54,8 +54,9 @@ dgrams=$(sed -E 's/.*"datagrams":([0-9]+).*/\1/' <<<"$out")
 # both queues working, through Prometheus.
 python3 - "$pm" "$sent" <<'PY' || fail "per-lcore metrics"
 import sys, time, urllib.request
-for _ in range(100):
-    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5).read().decode()
+deadline = time.time() + 20
+while time.time() < deadline:
+    body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=2).read().decode()
     m = {l.split(" ")[0]: float(l.split(" ")[1]) for l in body.splitlines() if l and not l.startswith("#")}
     if m["rxlog_events_total"] >= int(sys.argv[2]):
         break
