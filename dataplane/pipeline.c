@@ -228,14 +228,17 @@ static void deliver(struct rx_ctx *x, struct rxl_listener_rt *L, struct rte_mbuf
 
 			if (st->n == RXL_RX_BURST * RXL_MAX_EVENTS)
 				flush_stage(dp, x->i, w, st);
+			const uint8_t *base = (const uint8_t *)mb;
+
 			st->d[st->n++] = (struct rxl_desc){
 				.m = mb,
-				.key = ev->key,
-				.value = ev->value,
-				.key_len = ev->key_len,
-				.value_len = ev->value_len,
 				.timestamp_ms = ev->timestamp_ms,
-				.local = dp->parts[p].local,
+				.key_off = ev->key_len >= 0 ? (uint32_t)(ev->key - base) : 0,
+				.value_off = (uint32_t)(ev->value - base),
+				.key_len = ev->key_len >= 0 ? (uint16_t)ev->key_len
+							    : RXL_DESC_NULL_KEY,
+				.value_len = (uint16_t)ev->value_len,
+				.local = (uint16_t)dp->parts[p].local,
 				/* The datagram's headers (the parsers' contract,
 				 * held by test_formats). */
 				.has_headers = ev->n_headers > 0,
@@ -662,17 +665,19 @@ static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
 		cnt[q] += cnt[q - 1];
 	for (uint32_t k = 0; k < n; k++) {
 		const struct rxl_desc *e = &d[k];
+		const uint8_t *base = (const uint8_t *)e->m;
 		const struct rxl_mbuf_priv *pv = e->has_headers ? rte_mbuf_to_priv(e->m) : NULL;
+		bool key = e->key_len != RXL_DESC_NULL_KEY;
 
 		/* The payload was written on the rx lcore's CPU: start fetching
 		 * it now, so the copy into the batch (the log append below)
 		 * finds it here. */
-		rte_prefetch0(e->key_len > 0 ? (const void *)e->key : e->value);
-		rte_prefetch0(e->value + e->value_len - 1);
+		rte_prefetch0(base + (key && e->key_len ? e->key_off : e->value_off));
+		rte_prefetch0(base + e->value_off + e->value_len - 1);
 		recs[cnt[e->local]++] = (struct rxl_record_in){
-			.key = e->key,
-			.key_len = e->key_len,
-			.value = e->value,
+			.key = key ? base + e->key_off : NULL,
+			.key_len = key ? e->key_len : -1,
+			.value = base + e->value_off,
 			.value_len = e->value_len,
 			.timestamp_ms = e->timestamp_ms,
 			.headers = pv ? pv->headers : NULL,

@@ -170,6 +170,11 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	}
 	for (uint32_t l = 0; l < c->n_listeners; l++)
 		dp->n_parts += c->listeners[l].partitions;
+	if (dp->n_parts / dp->n_wr >= UINT16_MAX) /* struct rxl_desc.local is 16 bits */
+		return rxl_err_set(-EINVAL,
+				   "%u partitions in all: at most %u per writer lcore; raise "
+				   "writer_cores or lower the listeners' partitions",
+				   dp->n_parts, UINT16_MAX - 1);
 	dp->parts = calloc(dp->n_parts, sizeof(*dp->parts));
 	if (!dp->parts)
 		return -ENOMEM;
