@@ -1,5 +1,9 @@
 /* consumers/examples: stats — per-second counts and bytes by key and by
  * syslog severity, as a live table; the fanout example (its own group).
+ * Records that carry a send_ns header (native datagrams sent with
+ * RXL_NATIVE_F_SEND_TIME, as rxlog-gen does) also give the end-to-end
+ * latency from the sender's clock to this consumer handling the record:
+ * p50, p99 and max over a reservoir sample of each interval.
  * Main thread only.
  */
 #include <errno.h>
@@ -16,6 +20,7 @@
 
 #define TOP 10
 #define MAX_KEYS 1024
+#define LAT_SAMPLES 65536 /* reservoir per tally: percentiles from a uniform sample */
 
 struct row {
 	char key[48];
@@ -28,6 +33,9 @@ struct tally {
 	uint64_t other_n, other_bytes;
 	uint64_t sev[9]; /* 0-7, 8 = none */
 	uint64_t n, bytes;
+	uint64_t lat_n, lat_max_ns; /* records with send_ns, the largest latency */
+	uint64_t lat[LAT_SAMPLES];  /* a uniform sample of their latencies (Algorithm R) */
+	uint64_t rng;
 };
 
 static volatile sig_atomic_t stop;
@@ -36,6 +44,31 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Note one latency: kept with probability LAT_SAMPLES / lat_n (Algorithm R). */
+static void note_latency(struct tally *t, uint64_t ns)
+{
+	t->lat_n++;
+	if (ns > t->lat_max_ns)
+		t->lat_max_ns = ns;
+	if (t->lat_n <= LAT_SAMPLES) {
+		t->lat[t->lat_n - 1] = ns;
+		return;
+	}
+	t->rng = t->rng * 6364136223846793005ull + 1442695040888963407ull;
+	uint64_t j = (t->rng >> 11) % t->lat_n;
+
+	if (j < LAT_SAMPLES)
+		t->lat[j] = ns;
 }
 
 static void count(struct tally *t, const struct rxl_record *r)
@@ -67,11 +100,29 @@ static void count(struct tally *t, const struct rxl_record *r)
 	struct rxl_header h;
 	int sev = 8;
 
-	while (rxl_header_next(r, &it, &h) == 1)
+	while (rxl_header_next(r, &it, &h) == 1) {
 		if (h.key_len == 8 && !memcmp(h.key, "severity", 8) && h.value_len == 1 &&
 		    ((const char *)h.value)[0] >= '0' && ((const char *)h.value)[0] <= '7')
 			sev = ((const char *)h.value)[0] - '0';
+		if (h.key_len == 7 && !memcmp(h.key, "send_ns", 7) && h.value_len == 8) {
+			const uint8_t *v = h.value;
+			uint64_t sent = 0, now = now_ns();
+
+			for (int byte = 0; byte < 8; byte++)
+				sent = sent << 8 | v[byte]; /* big-endian (docs/WIRE.md) */
+			/* A sender whose clock runs ahead reads as 0, not as a
+			 * huge unsigned value. */
+			note_latency(t, now > sent ? now - sent : 0);
+		}
+	}
 	t->sev[sev]++;
+}
+
+static int by_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 static int by_count(const void *a, const void *b)
@@ -101,6 +152,15 @@ static void print(struct tally *t, double secs, bool live, const char *title)
 	for (int s = 0; s < 9; s++)
 		if (t->sev[s])
 			printf("%-10s %12" PRIu64 "\n", names[s], t->sev[s]);
+	if (t->lat_n) {
+		uint64_t k = t->lat_n < LAT_SAMPLES ? t->lat_n : LAT_SAMPLES;
+
+		qsort(t->lat, k, sizeof(t->lat[0]), by_u64);
+		printf("latency send->consumer: %" PRIu64 " records, p50 %.1f us, p99 %.1f us, "
+		       "max %.1f us\n",
+		       t->lat_n, (double)t->lat[(k - 1) / 2] / 1e3,
+		       (double)t->lat[(k - 1) * 99 / 100] / 1e3, (double)t->lat_max_ns / 1e3);
+	}
 	fflush(stdout);
 }
 

@@ -4,10 +4,12 @@
 # SIGTERM; then every event is accounted for (stored or counted as a drop),
 # the logs hold exactly the stored records in order per sender, and every
 # partition was closed cleanly.
-# Usage: test_rxlogd_socket.sh RXLOGD RXLOG_GEN RXLOG
+# rxlog-stats follows the native topic meanwhile and reports the latency
+# from each event's send time to its handling.
+# Usage: test_rxlogd_socket.sh RXLOGD RXLOG_GEN RXLOG RXLOG_STATS
 set -euo pipefail
 source "$(dirname "$0")/testlib.sh"
-rxlogd=$1 gen=$2 rxlog=$3
+rxlogd=$1 gen=$2 rxlog=$3 stats=$4
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-d-XXXXXX")
 pid=
 cleanup() {
@@ -28,6 +30,12 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
 
+# A consumer following the native topic while the events arrive: the
+# latency from each event's send time (rxlog-gen puts it in send_ns) to
+# the consumer handling it.
+"$stats" --data "$tmp/data" --topic telemetry --group latency --idle-exit-ms 3000 \
+  >"$tmp/stats.out" 2>&1 &
+spid=$!
 sent=0 dgrams=0
 for spec in "native $pn --count 40000 --producers 6 --rate 200000" \
             "syslog $ps --count 5000 --producers 20 --rate 50000" \
@@ -37,6 +45,16 @@ for spec in "native $pn --count 40000 --producers 6 --rate 200000" \
   sent=$((sent + $(sed -E 's/.*"events":([0-9]+).*/\1/' <<<"$out")))
   dgrams=$((dgrams + $(sed -E 's/.*"datagrams":([0-9]+).*/\1/' <<<"$out")))
 done
+wait "$spid" || fail "rxlog-stats: $(cat "$tmp/stats.out")"
+# 40,000 native events carry a send time; p99 within a second at this rate.
+python3 - "$tmp/stats.out" <<'PY' || fail "latency: $(grep latency "$tmp/stats.out")"
+import re, sys
+m = re.search(r"latency send->consumer: (\d+) records, p50 ([\d.]+) us, p99 ([\d.]+) us, "
+              r"max ([\d.]+) us", open(sys.argv[1]).read())
+n, p50, p99, mx = int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))
+assert n == 40000 and 0 < p50 <= p99 <= mx and p99 < 1e6, (n, p50, p99, mx)
+print(f"latency send->consumer: p50 {p50:.0f} us, p99 {p99:.0f} us", file=sys.stderr)
+PY
 # rxlog produce on a topic rxlogd owns goes through rxlogd (one writer per
 # partition): native datagrams for telemetry, lines for app.
 printf 'p900 seq=%d x\n' 1 2 3 | "$rxlog" produce --data "$tmp/data" --topic telemetry --key k900 \
