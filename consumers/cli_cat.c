@@ -187,7 +187,7 @@ int cli_cat_run(const char *cmd, struct rxlog *rx, const struct cli_cat_opts *o)
 				best = i;
 		}
 		if (best < n) {
-			print_record(o, o->all_partitions ? best : o->partition, &head[best]);
+			print_record(o, pn[best], &head[best]);
 			have[best] = false;
 			printed++;
 			continue;

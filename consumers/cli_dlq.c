@@ -309,11 +309,14 @@ static int redrive_part(const char *cmd, struct rxlog *rx, const struct dlq_args
 /* One record of a D4 round: where it came from and where it landed. */
 struct pending {
 	uint64_t dlq_offset;
-	const uint8_t *key, *value; /* views into the DLQ reader's mapping */
+	const uint8_t *key, *value; /* into bytes: a reader's views last only while it
+				       stays in their segment (rxl_reader_next) */
 	int32_t key_len, value_len;
 	bool seen;
 	uint32_t at_part;
 	uint64_t at_offset;
+	uint8_t bytes[sizeof(((struct cli_sender *)0)->dgram)]; /* key, then value: what
+								   cli_sender_add took fits */
 };
 
 static bool same_bytes(const uint8_t *a, int32_t al, const uint8_t *b, int32_t bl)
@@ -360,10 +363,9 @@ static int confirm(const char *cmd, struct rxlog *rx, const char *topic, uint32_
 					    (keyed && !same_bytes(pd[i].key, pd[i].key_len, rec.key,
 								  rec.key_len)))
 						continue;
-					pd[i] = (struct pending){.dlq_offset = pd[i].dlq_offset,
-								 .seen = true,
-								 .at_part = q,
-								 .at_offset = rec.offset};
+					pd[i].seen = true;
+					pd[i].at_part = q;
+					pd[i].at_offset = rec.offset;
 					seen++;
 					break;
 				}
@@ -398,6 +400,7 @@ static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct d
 	struct cli_sender *s = malloc(sizeof(*s));
 	struct rxl_log_offsets off;
 	struct rxl_reader *r = NULL;
+	const bool keyed = !strcmp(o->format, "native"); /* only native datagrams carry keys */
 	int err = start && pd && s ? rxlog_reader_open(rx, a->dlq, p, &r) : -ENOMEM;
 
 	if (s)
@@ -447,23 +450,29 @@ static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct d
 				err = -EINVAL;
 				break;
 			}
-			pd[n] = (struct pending){.dlq_offset = rec.offset,
-						 .key = rec.key,
-						 .value = rec.value,
-						 .key_len = rec.key_len,
-						 .value_len = rec.value_len};
 			err = cli_sender_add(cmd, s, rec.key, rec.key_len, rec.value, rec.value_len,
 					     rec.timestamp_ms);
-			if (!err)
-				n++;
+			if (err)
+				break;
+			/* Sent, so it fits: keep a copy for confirm() (the key
+			 * only where it travels: native). */
+			struct pending *q = &pd[n++];
+			size_t kl = keyed && rec.key_len > 0 ? (size_t)rec.key_len : 0;
+
+			*q = (struct pending){.dlq_offset = rec.offset,
+					      .key_len = rec.key_len,
+					      .value_len = rec.value_len};
+			memcpy(q->bytes, rec.key, kl);
+			memcpy(q->bytes + kl, rec.value,
+			       rec.value_len > 0 ? (size_t)rec.value_len : 0);
+			q->key = keyed && rec.key ? q->bytes : NULL;
+			q->value = q->bytes + kl;
 		}
 		if (!err)
 			err = cli_sender_flush(cmd, s);
 		/* Only what was sent can be confirmed; a send error ends the
 		 * round after it. */
-		int seen = n ? confirm(cmd, rx, a->topic, np, start, !strcmp(o->format, "native"),
-				       pd, n)
-			     : 0;
+		int seen = n ? confirm(cmd, rx, a->topic, np, start, keyed, pd, n) : 0;
 		uint32_t ok = 0;
 
 		while (seen >= 0 && ok < n && pd[ok].seen) {

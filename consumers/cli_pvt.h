@@ -295,9 +295,9 @@ bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
 struct cli_sender {
 	int fd;
 	bool native, lines;
-	uint8_t dgram[1400]; /* lines: the datagram being filled */
-	size_t used;
-	uint32_t n; /* records packed, not sent yet (native: in recs; lines: in dgram) */
+	uint8_t dgram[1400]; /* lines: the datagram being filled; native: where it is encoded */
+	size_t used;	     /* bytes of the datagram being filled (native: once encoded) */
+	uint32_t n;	     /* records packed, not sent yet (native: in recs; lines: in dgram) */
 	struct rxl_record_in recs[64];
 	uint8_t keys[64][256], vals[64][1400];
 	uint64_t sent; /* records handed to the kernel */
@@ -314,8 +314,9 @@ int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlo
  * records (key, value, timestamp) per datagram; lines packs values, one per
  * line; syslog and raw send the value as one datagram (rxlogd derives key,
  * timestamp and headers from it). Headers never travel.
- * Returns: 0; -EMSGSIZE when it cannot fit one datagram (native: key over
- * 255 bytes or value over ~1300; others: over 1400 bytes); -EINVAL for a
+ * Returns: 0; -EMSGSIZE when it cannot fit one datagram (native: key of
+ * 256 bytes or more, or key and value over 1362 bytes together; others: a
+ * value over 1399 bytes); -EINVAL for a
  * lines value holding a newline (it would become two records); -errno from
  * send(2). Messages printed with @cmd.
  */

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,10 +72,14 @@ int cli_sender_flush(const char *cmd, struct cli_sender *s)
 		struct rxl_native_hdr h = {.producer_id = -1};
 		int dl = rxl_native_encode(s->dgram, sizeof(s->dgram), &h, s->recs, s->n);
 
+		if (dl < 0)
+			cli_err(cmd, "encoding %" PRIu32 " record(s) for rxlogd: %s", s->n,
+				strerror(-dl));
 		err = dl < 0 ? dl : send_dgram(cmd, s, s->dgram, (size_t)dl);
 		if (!err)
 			s->sent += s->n;
 		s->n = 0;
+		s->used = 0;
 	} else if (s->lines && s->used) {
 		err = send_dgram(cmd, s, s->dgram, s->used);
 		if (!err)
@@ -92,14 +97,26 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 	int err;
 
 	if (s->native) {
-		if (key_len >= (int32_t)sizeof(s->keys[0]) || vl > sizeof(s->vals[0]) - 100) {
+		/* Its bytes in a datagram (docs/WIRE.md): checked before it is
+		 * packed, so a datagram never outgrows s->dgram. */
+		size_t kl = key_len > 0 ? (size_t)key_len : 0,
+		       sz = RXL_NATIVE_EVENT_HDR_LEN + kl + vl;
+
+		if (kl >= sizeof(s->keys[0]) || vl > sizeof(s->vals[0]) ||
+		    RXL_NATIVE_HDR_LEN + sz > sizeof(s->dgram)) {
 			cli_err(cmd,
-				"a record (key %d, value %zu bytes) does not fit in one datagram",
-				key_len, vl);
+				"a record (key %zu, value %zu bytes) does not fit in one datagram "
+				"(at most %zu bytes of key and value together, key under %zu)",
+				kl, vl,
+				sizeof(s->dgram) - RXL_NATIVE_HDR_LEN - RXL_NATIVE_EVENT_HDR_LEN,
+				sizeof(s->keys[0]));
 			return -EMSGSIZE;
 		}
-		if (key_len > 0)
-			memcpy(s->keys[s->n], key, (size_t)key_len);
+		if (s->n && s->used + sz > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
+			return err;
+		if (!s->n)
+			s->used = RXL_NATIVE_HDR_LEN;
+		memcpy(s->keys[s->n], key, kl);
 		memcpy(s->vals[s->n], value, vl);
 		s->recs[s->n] = (struct rxl_record_in){.key = s->keys[s->n],
 						       .key_len = key_len < 0 ? -1 : key_len,
@@ -107,9 +124,8 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 						       .value_len = (int32_t)vl,
 						       .timestamp_ms = ts_ms};
 		s->n++;
-		if (s->n == 64 || rxl_native_encoded_len(s->recs, s->n, 0) > sizeof(s->dgram) - 300)
-			return cli_sender_flush(cmd, s);
-		return 0;
+		s->used += sz;
+		return s->n == 64 ? cli_sender_flush(cmd, s) : 0;
 	}
 	if (vl > sizeof(s->dgram) - 1) {
 		cli_err(cmd, "a record of %zu bytes does not fit in one datagram", vl);

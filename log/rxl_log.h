@@ -57,8 +57,6 @@ struct rxl_log_config {
 	int64_t floor_max_ms;
 };
 
-/** Counters of one partition's writer. Plain integers: read them on the
- * writer thread, or copy them with rxl_log_stats(). */
 /* Latency histograms: bucket i counts latencies in (4^(i-1), 4^i] µs for
  * i = 0 .. RXL_LAT_BUCKETS - 2 (1 µs .. 1.05 s); the last bucket counts
  * everything slower. Counts are per bucket, not cumulative. */
@@ -86,6 +84,8 @@ static inline uint64_t rxl_lat_bound_us(unsigned i)
 	return i < RXL_LAT_BUCKETS - 1 ? 1ull << (2 * i) : 0;
 }
 
+/** Counters of one partition's writer. Plain integers: read them on the
+ * writer thread, or copy them with rxl_log_stats(). */
 struct rxl_log_stats {
 	uint64_t records; /* appended (accepted into a batch) */
 	uint64_t bytes;	  /* batch bytes written */
@@ -318,8 +318,10 @@ int rxl_reader_seek(struct rxl_reader *r, uint64_t offset);
 int rxl_reader_seek_time(struct rxl_reader *r, int64_t ts_ms, uint64_t *offset);
 
 /**
- * The next record, as a view into the mapping (valid until the reader is
- * closed). Every batch's CRC is checked before any of its records is returned.
+ * The next record, as a view into the mapping: valid until the reader moves
+ * into another segment (a later rxl_reader_next() or seek unmaps the one it
+ * finished) or is closed; copy what must outlive that. Every batch's CRC
+ * is checked before any of its records is returned.
  * Concurrency: owner thread. Hot path: no syscalls except when crossing
  * into another segment.
  * Returns: 1 with *rec set; 0 when caught up with the HWM; -EBADMSG on a

@@ -207,7 +207,6 @@ int gen_port_send(struct gen_port *g, const uint8_t *frame, uint32_t len, uint32
 	}
 	struct gen_queue *q = &g->q[qi];
 
-	g->res.frames[qi]++;
 	if (q->n == GEN_BURST) {
 		int err = flush_queue(g, qi);
 
@@ -224,6 +223,7 @@ int gen_port_send(struct gen_port *g, const uint8_t *frame, uint32_t len, uint32
 	memcpy(d, frame, len);
 	q->events[q->n] = events;
 	q->m[q->n++] = m;
+	g->res.frames[qi]++;
 	if (q->n == GEN_BURST)
 		return flush_queue(g, qi);
 	return 0;
