@@ -19,14 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "cli_pvt.h"
 #include "rxl_err.h"
-#include "rxl_wire.h"
 
 #define MAX_HEADERS 32
 #define MAX_PARTITIONS 100000

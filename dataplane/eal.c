@@ -86,9 +86,6 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	p->lcores = 1 + c->rx_cores + c->writer_cores;
 	if (p->lcores > 128)
 		return rxl_err_set(-EINVAL, "rx_cores + writer_cores: at most 127 in all");
-	/* lcore 0 (main) on CPU 0; busy lcores on CPU 1.. when there are
-	 * several CPUs, so the main lcore's work never preempts a poll loop
-	 * unless CPUs run out. */
 	/* Busy lcores get CPUs 1.. when there are enough, so the main lcore
 	 * (which mostly sleeps) has CPU 0 to itself; otherwise they take every
 	 * CPU from 0 and the main lcore shares CPU 0 — never two busy pollers

@@ -1,9 +1,10 @@
-/* dataplane: the rx socket loop and the writer loop.
- * rx lcores run rxl_rx_socket_loop(), writer lcores rxl_writer_loop().
+/* dataplane: the rx loops and the writer loop. rx lcores run
+ * rxl_rx_socket_loop() (kernel sockets) or rxl_rx_port_loop() (a DPDK port:
+ * L2-L4, ARP and neighbour replies, IP reassembly); both parse, steer and
+ * hand descriptors to the writer lcores, which run rxl_writer_loop().
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -28,7 +29,8 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Relaxed: a counter written only by this lcore (see struct rxl_rx_stats). */
+/* Relaxed: a counter written only by this lcore (struct rxl_rx_stats,
+ * struct rxl_wr_stats). */
 #define BUMP(ctr, n) rxl_store_relaxed(&(ctr), rxl_load_relaxed(&(ctr)) + (n))
 
 /* Partition of an event: CRC32C of the key (RFC 3720, rxl_crc32c: keys sit
@@ -162,8 +164,11 @@ static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
 	/* Set-up, not the data path: sized once, here. */
 	x->stage = rte_zmalloc("rx_stage", sizeof(struct staged) * dp->n_wr, 64);
 	x->wbuf = rte_zmalloc("dedupe", wmem, 64);
-	if (!x->stage || !x->wbuf || rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096))
+	if (!x->stage || !x->wbuf || rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096)) {
+		rte_free(x->stage);
+		rte_free(x->wbuf);
 		return -ENOMEM;
+	}
 	for (uint32_t l = 0; l < dp->n_lst; l++)
 		x->native = x->native || dp->lst[l].fmt.kind == RXL_FMT_NATIVE;
 	return 0;
@@ -503,8 +508,11 @@ int rxl_rx_port_loop(void *arg)
 	struct rte_ip_frag_tbl *frags =
 		rte_ip_frag_table_create(1024, 8, 8192, rte_get_tsc_hz() * 2, (int)rte_socket_id());
 
-	if (!frags || rx_ctx_init(&x, dp, i))
+	if (!frags || rx_ctx_init(&x, dp, i)) {
+		if (frags)
+			rte_ip_frag_table_destroy(frags);
 		return -ENOMEM;
+	}
 	/* S1: acquire; pairs with the release store in rxlogd's main. */
 	while (!atomic_load_explicit(&dp->stop_rx, memory_order_acquire)) {
 		uint16_t n = rte_eth_rx_burst(dp->port, (uint16_t)i, m, RXL_RX_BURST);
@@ -537,6 +545,10 @@ int rxl_rx_port_loop(void *arg)
 				r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
 						   rte_pktmbuf_data_len(mb), 0, &pkt);
 				BUMP(s->reassembled, 1);
+				/* Its fragments were counted above; a whole datagram
+				 * that fails now is a drop of its own. */
+				if (r >= RXL_L2L4_DROP_FIRST)
+					BUMP(s->l2[r], 1);
 			}
 			if (r == RXL_L2L4_ARP || r == RXL_L2L4_NDP_NS) {
 				struct rxl_l2l4_addr want = pkt.dst;
@@ -552,9 +564,7 @@ int rxl_rx_port_loop(void *arg)
 				rte_pktmbuf_free(mb);
 				continue;
 			}
-			if (r != RXL_L2L4_ACCEPT_UDP) {
-				/* Drops by reason; IP fragments are counted here
-				 * until reassembly (rte_ip_frag) is built. */
+			if (r != RXL_L2L4_ACCEPT_UDP) { /* a drop, counted by reason above */
 				rte_pktmbuf_free(mb);
 				continue;
 			}
@@ -614,17 +624,15 @@ static void append_run(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t part,
 			stored += (uint32_t)r;
 		} else if (r == -EMSGSIZE || r == -EINVAL) {
 			done++; /* this record is refused; the rest may go */
-			rxl_store_relaxed(&s->log_drops, rxl_load_relaxed(&s->log_drops) + 1);
+			BUMP(s->log_drops, 1);
 		} else {
 			/* Disk full or a failed partition: counted, never silent. */
-			rxl_store_relaxed(&s->log_drops,
-					  rxl_load_relaxed(&s->log_drops) + (run - done));
+			BUMP(s->log_drops, run - done);
 			done = run;
 		}
 	}
-	/* Relaxed: counters of this lcore only. */
-	rxl_store_relaxed(&s->records, rxl_load_relaxed(&s->records) + stored);
-	rxl_store_relaxed(&s->bytes, rxl_load_relaxed(&s->bytes) + bytes);
+	BUMP(s->records, stored);
+	BUMP(s->bytes, bytes);
 }
 
 /* Free the mbuf references of d[0 .. n) (D1). Descriptors of one datagram
@@ -639,8 +647,10 @@ static void release(const struct rxl_desc *d, uint32_t n)
 			run++;
 		/* We hold `run` references, so the count stays >= 1 here and
 		 * only the free below can release the mbuf. */
-		if (run > 1)
-			rte_mbuf_refcnt_update(d[k].m, (int16_t) - (int32_t)(run - 1));
+		int16_t extra = (int16_t)(run - 1);
+
+		if (extra)
+			rte_mbuf_refcnt_update(d[k].m, (int16_t)-extra);
 		rte_pktmbuf_free(d[k].m);
 		k += run;
 	}
@@ -729,8 +739,11 @@ int rxl_writer_loop(void *arg)
 	uint32_t *cnt = rte_malloc("wr_cnt", sizeof(*cnt) * (nloc + 2), 64);
 	int ret = 0;
 
-	if (!recs || !cnt)
+	if (!recs || !cnt) {
+		rte_free(recs);
+		rte_free(cnt);
 		return -ENOMEM;
+	}
 	uint64_t last_pub = 0;
 
 	for (uint32_t rounds = 0;;) {

@@ -3,9 +3,11 @@
  * rx lcore.
  *
  * A listener is bound to one format. For each datagram the rx lcore calls rxl_fmt_parse(), which
- * fills an array of struct rxl_event whose key, value and header pointers point INTO the payload
- * (or into static strings, or into the caller's struct rxl_fmt_in): nothing is copied here; the
- * writer lcore copies each event once into its batch (DESIGN.md invariant 3).
+ * fills an array of struct rxl_event whose key and value point INTO the payload or into the
+ * caller's struct rxl_fmt_in, and whose headers point there or into static strings: nothing is
+ * copied here; the writer lcore copies each event once into its batch (DESIGN.md invariant 3).
+ * Keys and values never point elsewhere: rxlogd passes them as offsets within the mbuf that
+ * holds both (struct rxl_desc).
  *
  * Assumptions the parsers rely on (numbered; the code refers to them):
  *   A1 The payload is untrusted. Nothing outside [data, data + len) is ever read, whatever the
@@ -116,8 +118,9 @@ struct rxl_fmt_in {
 #define RXL_EVENT_MAX_HEADERS 4
 
 /**
- * A parsed event: borrowed pointers into the payload, static strings, or the struct rxl_fmt_in
- * it came from (never into the event itself, so events may be copied by value).
+ * A parsed event: borrowed pointers into the payload or the struct rxl_fmt_in it came from
+ * (header names and values also into static strings; never into the event itself, so events
+ * may be copied by value).
  */
 struct rxl_event {
 	const uint8_t *key; /* NULL when key_len == -1 */

@@ -189,10 +189,6 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 		L->fmt = (struct rxl_fmt_config){.kind = kinds[lc->format],
 						 .key = fmt_key(lc->key),
 						 .max_event_bytes = lc->max_event_bytes};
-		if (lc->format != RXL_CFG_FMT_SYSLOG &&
-		    (L->fmt.key == RXL_FMT_KEY_HOST || L->fmt.key == RXL_FMT_KEY_APP))
-			return rxl_err_set(-EINVAL, "listener %u: key host/app is for syslog only",
-					   lc->port);
 		if ((err = rxl_fmt_config_check(&L->fmt)))
 			return rxl_err_ctx(err, "listener %u", lc->port);
 		for (uint32_t p = 0; p < lc->partitions; p++, g++) {
@@ -429,8 +425,7 @@ static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 
 /* ---- Exposure: DPDK telemetry (/rxlog/...) and a Prometheus endpoint ---- */
 
-static struct rxl_dp *g_dp;	      /* for the telemetry thread: set before registration */
-static struct rxl_reader **g_readers; /* main lcore only: one per partition, for offsets */
+static struct rxl_dp *g_dp; /* for the telemetry thread: set before registration */
 
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
@@ -762,16 +757,15 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		PROM(buf, len, cap,
 		     "# TYPE rxlog_partition_hwm gauge\n# TYPE rxlog_partition_durable gauge\n");
 		for (uint32_t p = 0; p < dp->n_parts; p++) {
-			struct rxl_log_offsets o = {0};
-			const struct rxl_listener_rt *L = &dp->lst[dp->parts[p].listener];
+			struct rxl_partition *pt = &dp->parts[p];
+			const char *topic = dp->lst[pt->listener].cfg->topic;
 
-			if (g_readers[p])
-				rxl_reader_offsets(g_readers[p], &o);
+			/* As the writer lcore last published them (~100 ms). */
 			PROM(buf, len, cap,
 			     "rxlog_partition_hwm{topic=\"%s\",partition=\"%u\"} %" PRIu64 "\n"
 			     "rxlog_partition_durable{topic=\"%s\",partition=\"%u\"} %" PRIu64 "\n",
-			     L->cfg->topic, dp->parts[p].index, o.hwm, L->cfg->topic,
-			     dp->parts[p].index, o.durable);
+			     topic, pt->index, ld(&pt->pub.hwm), topic, pt->index,
+			     ld(&pt->pub.durable));
 		}
 		prom_partitions(buf, &len, cap, dp);
 		prom_producers(buf, &len, cap, dp);
@@ -847,14 +841,6 @@ int main(int argc, char **argv)
 		if (rte_telemetry_register_cmd(tel[k].cmd, tel[k].fn, tel[k].help))
 			fprintf(stderr, "rxlogd: telemetry command %s not registered\n",
 				tel[k].cmd);
-	g_readers = calloc(dp.n_parts, sizeof(*g_readers));
-	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++) {
-		char path[4096];
-
-		if (rxl_log_path(path, sizeof(path), cfg.data,
-				 dp.lst[dp.parts[p].listener].cfg->topic, dp.parts[p].index) == 0)
-			rxl_reader_open(path, &g_readers[p]);
-	}
 	int prom = strcmp(cfg.prometheus, "off") ? listen_tcp(cfg.prometheus) : -1;
 
 	if (strcmp(cfg.prometheus, "off") && prom < 0)
@@ -959,9 +945,6 @@ int main(int argc, char **argv)
 	for (uint32_t l = 0; l < dp.n_lst; l++)
 		for (uint32_t i = 0; !port_src && i < dp.n_rx; i++)
 			close(dp.lst[l].fd[i]);
-	for (uint32_t p = 0; g_readers && p < dp.n_parts; p++)
-		rxl_reader_close(g_readers[p]);
-	free(g_readers);
 	if (prom >= 0)
 		close(prom);
 	rxl_eal_cleanup();

@@ -49,7 +49,7 @@ struct opts {
 	uint16_t dst_port;
 	char dst_ip[64];
 	uint32_t mtu;
-	uint32_t gap_every; /* native: every Nth datagram is skipped, not sent (0: none) */
+	uint32_t gap_every; /* every Nth datagram is skipped, not sent (0: none) */
 	bool no_producer;   /* native: producer id -1 (no dedupe: a replayed capture is not
 			       "duplicate") */
 };
@@ -75,19 +75,19 @@ static void usage(void)
 		"(--port)\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
 		"          send time (--no-producer: id -1, for captures replayed in a loop);\n"
-		"          --gap-every N skips every Nth datagram (its sequences used, not sent:\n"
-		"          upstream loss, counted as skipped_events);\n"
+
 		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
-		"          198.18.(p/200).(10+p%%200):(40000+p*7919%%20000) in pcap and port "
-		"output. B is the value "
-		"size.\n"
+		"          198.18.(p/200).(10+p%%200) (from p = 51200 on, 198.19.*):\n"
+		"          (40000+p*7919%%20000) in pcap and port output. B is the value size.\n"
 		"  --port: a DPDK device, e.g. net_memif0,role=client,socket=/run/x.sock or\n"
 		"          net_af_packet0,iface=veth0; N tx queues (a producer's queue is\n"
 		"          rte_softrss of its 4-tuple); frames to MAC (default "
 		"02:00:00:00:00:01).\n"
-		"  Prints {\"datagrams\",\"events\",\"bytes\",...} as JSON on stdout at the "
-		"end.\n");
+		"  --gap-every N skips every Nth datagram, any format (native: its sequences\n"
+		"          are used up, so the receiver sees a gap): simulated upstream loss.\n"
+		"  Prints {\"datagrams\",\"events\",\"payload_bytes\",\"skipped_events\",...}\n"
+		"  as JSON on stdout at the end.\n");
 }
 
 /* Fill @v (length @len) with a printable body that encodes @seq. */
@@ -365,8 +365,8 @@ int main(int argc, char **argv)
 		if (!o.udp) {
 			spec.src.family = RXL_AF_IPV4;
 			spec.src.b[0] = 198;
-			spec.src.b[1] = 18;
-			spec.src.b[2] = (uint8_t)(p / 200);
+			spec.src.b[1] = (uint8_t)(18 + p / 200 / 256); /* 198.18.0.0/15 */
+			spec.src.b[2] = (uint8_t)(p / 200 % 256);
 			spec.src.b[3] = (uint8_t)(10 + p % 200);
 			/* Ports scattered, not consecutive: with address and
 			 * port both stepping by one, Toeplitz (RSS) hashes are

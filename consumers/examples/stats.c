@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rxl_bytes.h"
 #include "rxl_err.h"
+#include "rxl_wire.h"
 #include "rxlog.h"
 
 #define TOP 10
@@ -104,12 +106,11 @@ static void count(struct tally *t, const struct rxl_record *r)
 		if (h.key_len == 8 && !memcmp(h.key, "severity", 8) && h.value_len == 1 &&
 		    ((const char *)h.value)[0] >= '0' && ((const char *)h.value)[0] <= '7')
 			sev = ((const char *)h.value)[0] - '0';
-		if (h.key_len == 7 && !memcmp(h.key, "send_ns", 7) && h.value_len == 8) {
-			const uint8_t *v = h.value;
-			uint64_t sent = 0, now = now_ns();
+		if (h.key_len == (int32_t)sizeof(RXL_NATIVE_SEND_NS_HEADER) - 1 &&
+		    !memcmp(h.key, RXL_NATIVE_SEND_NS_HEADER, (size_t)h.key_len) &&
+		    h.value_len == RXL_NATIVE_SEND_TIME_LEN) {
+			uint64_t sent = rxl_be64_get(h.value), now = now_ns(); /* docs/WIRE.md */
 
-			for (int byte = 0; byte < 8; byte++)
-				sent = sent << 8 | v[byte]; /* big-endian (docs/WIRE.md) */
 			/* A sender whose clock runs ahead reads as 0, not as a
 			 * huge unsigned value. */
 			note_latency(t, now > sent ? now - sent : 0);
