@@ -7,11 +7,12 @@
 # hold exactly the stored records.
 # Usage: test_rxlogd_pcap.sh RXLOGD RXLOG_GEN RXLOG
 set -euo pipefail
+source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 gen=$2 rxlog=$3
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-p-XXXXXX")
 pid=
 cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
+  [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -13,7 +13,8 @@ rxlogd=$1 gen=$2 rxlog=$3 stats=$4
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-d-XXXXXX")
 pid=
 cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
+  [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
+  [[ -z ${spid:-} ]] || kill "$spid" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -15,7 +15,7 @@ ns=rxl-ns-$$ host=rxv0-$$ peer=rxv1-$$
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-v-XXXXXX")
 pid=
 cleanup() {
-  [[ -n $pid ]] && kill -KILL "$pid" 2>/dev/null && rm -rf "/var/run/dpdk/rxlogd-$pid" || true
+  [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
   ip link del "$host" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
   rm -rf "$tmp"

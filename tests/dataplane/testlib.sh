@@ -36,3 +36,11 @@ rxl_need_root_and() {
     command -v "$t" >/dev/null || { echo "SKIP: $t not installed"; exit 77; }
   done
 }
+
+# rxl_kill_dpdk PID PROGRAM: SIGKILL a DPDK process (if still there) and
+# remove its EAL runtime folder /var/run/dpdk/PROGRAM-PID, also when it
+# had already died on its own (a crash leaves the folder behind).
+rxl_kill_dpdk() {
+  kill -KILL "$1" 2>/dev/null || true
+  rm -rf "/var/run/dpdk/$2-$1"
+}
