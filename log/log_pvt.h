@@ -53,7 +53,7 @@ int rxl_io_fsync_dir(int dirfd);
 /* ---- State file (state.c) ---------------------------------------------- */
 
 #define RXL_STATE_MAGIC 0x534c5852u /* "RXLS" little-endian */
-#define RXL_STATE_VERSION 1
+#define RXL_STATE_VERSION 2
 #define RXL_STATE_SIZE 4096
 
 /* The recovery checkpoint: everything before (offset, segment, position)
@@ -65,7 +65,7 @@ struct rxl_ckpt {
 	uint64_t offset;   /* offset of the batch that starts at position */
 	uint64_t segment;  /* base offset of its segment */
 	uint64_t position; /* byte position in that segment */
-	uint32_t crc;      /* CRC32C of the three fields above */
+	uint32_t crc;	   /* CRC32C of the three fields above */
 	uint32_t pad;
 };
 
@@ -74,32 +74,39 @@ struct rxl_ckpt {
  * every reader (read-only).
  *
  *   line 0  identity (written at creation)
- *   line 1  published position, seqlock-protected: seq odd while the writer
- *           updates, even when stable (P1/P2 below, A1/A2 in readers)
+ *   line 1+ published position, double-buffered: readers take pub[seq & 1],
+ *           the writer fills the other copy and then bumps seq (P1/P2 in
+ *           rxl_state_publish(), A1/A2 in rxl_state_read()). A writer that
+ *           dies at any store leaves the copy seq points at whole, so no
+ *           reader ever waits on a dead writer (a classic odd/even seqlock
+ *           would spin for ever on the odd count a SIGKILL left behind).
  *   line 2  futex word "notify" (bumped after every publish) and "waiters"
  *   line 3  recovery checkpoint and corruption record (writer/recovery only)
  */
 struct rxl_state_file {
 	uint32_t magic;
 	uint32_t version;
-	uint64_t segment_bytes;  /* the writer's config: readers map this much */
-	uint32_t index_interval; /* the writer's index_interval_bytes (recovery re-derives with it) */
+	uint64_t segment_bytes;	 /* the writer's config: readers map this much */
+	uint32_t index_interval; /* the writer's index_interval_bytes (recovery re-derives with it)
+				  */
 	uint8_t pad0[RXL_CACHE_LINE - 20];
 
-	RXL_ALIGN_CL _Atomic uint32_t seq;
+	RXL_ALIGN_CL _Atomic uint32_t seq; /* readers use pub[seq & 1] */
 	uint32_t pad1;
-	_Atomic uint64_t hwm;          /* offset after the last visible record */
-	_Atomic uint64_t hwm_segment;  /* base offset of the segment holding hwm */
-	_Atomic uint64_t hwm_position; /* bytes of that segment that are visible */
-	_Atomic uint64_t durable;      /* offset after the last durable record */
-	_Atomic uint64_t log_start;    /* first offset kept */
-	_Atomic uint64_t writer_pid;   /* 0 when no writer runs */
+	_Atomic uint64_t writer_pid; /* 0 when no writer runs */
+	struct rxl_pub_slot {
+		_Atomic uint64_t hwm;	       /* offset after the last visible record */
+		_Atomic uint64_t hwm_segment;  /* base offset of the segment holding hwm */
+		_Atomic uint64_t hwm_position; /* bytes of that segment that are visible */
+		_Atomic uint64_t durable;      /* offset after the last durable record */
+		_Atomic uint64_t log_start;    /* first offset kept */
+	} pub[2];
 
 	RXL_ALIGN_CL _Atomic uint32_t notify;
 	_Atomic uint32_t waiters;
 
 	RXL_ALIGN_CL struct rxl_ckpt ckpt;
-	uint32_t corrupt;          /* 1: recovery found corruption, see below */
+	uint32_t corrupt; /* 1: recovery found corruption, see below */
 	uint32_t pad3;
 	uint64_t corrupt_segment;
 	uint64_t corrupt_position;
@@ -130,13 +137,26 @@ int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 void rxl_state_unmap(struct rxl_state_file *st);
 
 /**
- * Publish new positions (seqlock write side) and wake waiters.
+ * Publish new positions (fill the copy readers do not use, then switch them
+ * to it) and wake waiters.
  * Concurrency: the writer holding the lock only.
  */
 void rxl_state_publish(struct rxl_state_file *st, const struct rxl_pub *p);
 
+/** Stores one rxl_state_publish() makes: five fields, then seq. */
+#define RXL_STATE_PUBLISH_STORES 6
+
 /**
- * Read a consistent snapshot (seqlock read side).
+ * For tests: a publish cut after its first @stores stores (0 to
+ * RXL_STATE_PUBLISH_STORES), the page a writer killed there leaves behind.
+ * Concurrency: as rxl_state_publish().
+ */
+void rxl_state_publish_cut(struct rxl_state_file *st, const struct rxl_pub *p, int stores);
+
+/**
+ * Read a consistent snapshot. Never waits on the writer: retries only when
+ * a publish completed during the read; a writer that died mid-publish left
+ * the copy in use whole.
  * Concurrency: any thread of any process.
  */
 void rxl_state_read(const struct rxl_state_file *st, struct rxl_pub *p);
@@ -165,11 +185,11 @@ int rxl_state_wait(struct rxl_state_file *st, uint32_t seen, int timeout_ms,
 
 /** Metadata of one segment as the writer and recovery see it. */
 struct rxl_seg {
-	uint64_t base;        /* offset of its first record */
-	uint64_t next;        /* offset after its last record */
-	uint64_t size;        /* valid bytes */
-	int64_t max_ts;       /* largest record timestamp (INT64_MIN when empty) */
-	uint64_t max_ts_off;  /* last offset of the batch holding max_ts */
+	uint64_t base;	     /* offset of its first record */
+	uint64_t next;	     /* offset after its last record */
+	uint64_t size;	     /* valid bytes */
+	int64_t max_ts;	     /* largest record timestamp (INT64_MIN when empty) */
+	uint64_t max_ts_off; /* last offset of the batch holding max_ts */
 };
 
 /** "<20 digits>.<ext>" for base offset @base. */
@@ -191,14 +211,14 @@ int rxl_seg_list(int dirfd, bool cleanup, uint64_t **bases, size_t *n);
 struct rxl_index_state {
 	uint64_t base;
 	uint64_t bytes_since;
-	int64_t max_ts;           /* largest timestamp so far in the segment */
+	int64_t max_ts; /* largest timestamp so far in the segment */
 	uint64_t max_ts_off;
-	int64_t last_tidx_ts;     /* timestamp of the last time-index entry */
-	uint32_t idx_n, tidx_n;   /* entries in the files */
+	int64_t last_tidx_ts;	/* timestamp of the last time-index entry */
+	uint32_t idx_n, tidx_n; /* entries in the files */
 	int idx_fd, tidx_fd;
 	uint32_t interval;
-	uint64_t resume_pos;      /* rxl_index_open: position of the last kept entry (0: none) */
-	uint64_t resume_off;      /* ... and its offset */
+	uint64_t resume_pos; /* rxl_index_open: position of the last kept entry (0: none) */
+	uint64_t resume_off; /* ... and its offset */
 };
 
 /**
@@ -206,8 +226,8 @@ struct rxl_index_state {
  * so, append index entries (pwrite through the seam).
  * Returns: 0 or -errno.
  */
-int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr *h,
-			 uint64_t pos, uint32_t len);
+int rxl_index_note_batch(struct rxl_index_state *ix, const struct rxl_batch_hdr *h, uint64_t pos,
+			 uint32_t len);
 
 /**
  * Append the time-index entry for the segment's max timestamp if the index
@@ -242,14 +262,14 @@ uint64_t rxl_timeindex_lookup(int tidx_fd, int idx_fd, uint64_t base, int64_t ts
 
 /** Scan outcome of rxl_seg_scan(). */
 struct rxl_scan {
-	uint64_t valid_end;   /* position after the last valid batch */
-	uint64_t next;        /* offset after the last valid batch */
+	uint64_t valid_end; /* position after the last valid batch */
+	uint64_t next;	    /* offset after the last valid batch */
 	uint64_t file_size;
 	uint64_t batches;
-	bool tail_nonzero;    /* bytes after valid_end are not all zero */
+	bool tail_nonzero;	  /* bytes after valid_end are not all zero */
 	enum rxl_batch_fault why; /* why the scan stopped before file_size */
-	bool mark_ok;         /* the scan met a batch boundary at (mark_pos, mark_off) */
-	uint64_t first_last;  /* last offset of the first batch scanned (UINT64_MAX: none) */
+	bool mark_ok;		  /* the scan met a batch boundary at (mark_pos, mark_off) */
+	uint64_t first_last;	  /* last offset of the first batch scanned (UINT64_MAX: none) */
 	int64_t max_ts;
 	uint64_t max_ts_off;
 };

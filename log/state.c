@@ -1,4 +1,5 @@
-/* log: the mmap'd state page — HWM publication (seqlock) and futex wake-ups.
+/* log: the mmap'd state page — HWM publication (double-buffered, never
+ * waits on a writer) and futex wake-ups.
  * Writer side: the thread owning the partition. Read side: any process.
  */
 #include <errno.h>
@@ -54,14 +55,19 @@ int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 	}
 	struct rxl_state_file *st = m;
 
-	if (fresh || (writable && st->magic == 0)) {
+	/* A writer re-initialises a page of an older layout: everything on it
+	 * is derived (recovery rebuilds it from the segments, the missing
+	 * checkpoint only makes that scan start at the beginning). */
+	if (fresh || (writable && (st->magic == 0 || (st->magic == RXL_STATE_MAGIC &&
+						      st->version < RXL_STATE_VERSION)))) {
 		memset(m, 0, RXL_STATE_SIZE);
 		st->version = RXL_STATE_VERSION;
 		st->segment_bytes = segment_bytes;
 		st->magic = RXL_STATE_MAGIC;
 	} else if (st->magic != RXL_STATE_MAGIC || st->version != RXL_STATE_VERSION) {
 		munmap(m, RXL_STATE_SIZE);
-		err = rxl_err_set(-EBADMSG, "state file: bad magic or version (not an rxlog partition?)");
+		err = rxl_err_set(-EBADMSG,
+				  "state file: bad magic or version (not an rxlog partition?)");
 		goto close_fd;
 	}
 	if (writable && segment_bytes)
@@ -83,25 +89,38 @@ static long futex(_Atomic uint32_t *uaddr, int op, uint32_t val, const struct ti
 	return syscall(SYS_futex, uaddr, op, val, ts, NULL, 0);
 }
 
-void rxl_state_publish(struct rxl_state_file *st, const struct rxl_pub *p)
+/* A publish that stops after its first @stop stores (RXL_STATE_PUBLISH_STORES:
+ * all of them, then the wake-up). */
+static void publish_upto(struct rxl_state_file *st, const struct rxl_pub *p, int stop)
 {
 	/* Relaxed: the writer is the only store to seq; it reads its own value. */
 	uint32_t s = rxl_load_relaxed(&st->seq);
+	struct rxl_pub_slot *w = &st->pub[(s & 1) ^ 1];
+	_Atomic uint64_t *const field[] = {&w->hwm, &w->hwm_segment, &w->hwm_position, &w->durable,
+					   &w->log_start};
+	const uint64_t val[] = {p->hwm, p->hwm_segment, p->hwm_position, p->durable, p->log_start};
 
-	/* P1: seq odd, then a release fence so that no field store below is
-	 * seen before the odd seq (seqlock writer, Boehm 2012). Pairs with A2
-	 * in rxl_state_read(). */
-	rxl_store_relaxed(&st->seq, s + 1);
+	_Static_assert(sizeof(field) / sizeof(field[0]) + 1 == RXL_STATE_PUBLISH_STORES,
+		       "every store of a publish is a step");
+	/* P1: release fence; orders the previous publish's seq store (which
+	 * moved readers off this copy) before the field stores below, so a
+	 * reader that sees any of them re-reads a seq other than the one that
+	 * sent it here (fence-fence with A2 in rxl_state_read()). Readers of
+	 * pub[s & 1] are not disturbed at all. */
 	rxl_fence_release();
-	rxl_store_relaxed(&st->hwm, p->hwm);
-	rxl_store_relaxed(&st->hwm_segment, p->hwm_segment);
-	rxl_store_relaxed(&st->hwm_position, p->hwm_position);
-	rxl_store_relaxed(&st->durable, p->durable);
-	rxl_store_relaxed(&st->log_start, p->log_start);
-	/* P2: release; makes the fields (and every byte of the log and index
-	 * written before this call) visible to a reader that acquires the even
-	 * seq. Pairs with A1 in rxl_state_read(). */
-	rxl_store_release(&st->seq, s + 2);
+	for (int i = 0; i < RXL_STATE_PUBLISH_STORES - 1; i++) {
+		if (i == stop)
+			return;
+		rxl_store_relaxed(field[i], val[i]); /* relaxed: ordered by P1/P2 */
+	}
+	if (stop == RXL_STATE_PUBLISH_STORES - 1)
+		return;
+	/* P2: release; makes the copy (and every byte of the log and index
+	 * written before this call) visible to a reader that acquires s + 1,
+	 * and points readers at it. Pairs with A1 in rxl_state_read(). */
+	rxl_store_release(&st->seq, s + 1);
+	if (stop == RXL_STATE_PUBLISH_STORES)
+		return;
 
 	/* N1: release; bumps the futex word after the new positions. */
 	rxl_add_release(&st->notify, 1);
@@ -114,6 +133,16 @@ void rxl_state_publish(struct rxl_state_file *st, const struct rxl_pub *p)
 		futex(&st->notify, FUTEX_WAKE, INT_MAX, NULL);
 }
 
+void rxl_state_publish(struct rxl_state_file *st, const struct rxl_pub *p)
+{
+	publish_upto(st, p, INT_MAX);
+}
+
+void rxl_state_publish_cut(struct rxl_state_file *st, const struct rxl_pub *p, int stores)
+{
+	publish_upto(st, p, stores);
+}
+
 void rxl_state_read(const struct rxl_state_file *st, struct rxl_pub *p)
 {
 	struct rxl_state_file *s = (struct rxl_state_file *)st;
@@ -121,16 +150,16 @@ void rxl_state_read(const struct rxl_state_file *st, struct rxl_pub *p)
 	for (;;) {
 		/* A1: acquire; pairs with P2. */
 		uint32_t s1 = rxl_load_acquire(&s->seq);
+		const struct rxl_pub_slot *c = &s->pub[s1 & 1];
 
-		if (s1 & 1)
-			continue; /* writer mid-update: a few stores, retry */
-		p->hwm = rxl_load_relaxed(&s->hwm);
-		p->hwm_segment = rxl_load_relaxed(&s->hwm_segment);
-		p->hwm_position = rxl_load_relaxed(&s->hwm_position);
-		p->durable = rxl_load_relaxed(&s->durable);
-		p->log_start = rxl_load_relaxed(&s->log_start);
+		p->hwm = rxl_load_relaxed(&c->hwm);
+		p->hwm_segment = rxl_load_relaxed(&c->hwm_segment);
+		p->hwm_position = rxl_load_relaxed(&c->hwm_position);
+		p->durable = rxl_load_relaxed(&c->durable);
+		p->log_start = rxl_load_relaxed(&c->log_start);
 		/* A2: acquire fence; the field loads above happen before the
-		 * re-read of seq. Pairs with P1. */
+		 * re-read of seq. Pairs with P1: unchanged seq means the writer
+		 * did not start refilling this copy while we read it. */
 		rxl_fence_acquire();
 		if (rxl_load_relaxed(&s->seq) == s1)
 			return;
@@ -154,8 +183,8 @@ void rxl_state_ckpt_set(struct rxl_state_file *st, uint64_t offset, uint64_t seg
 bool rxl_state_ckpt_get(const struct rxl_state_file *st, struct rxl_ckpt *out)
 {
 	*out = st->ckpt;
-	return out->crc == ckpt_crc(out) && !(out->offset == 0 && out->segment == 0 &&
-					       out->position == 0 && out->crc == 0);
+	return out->crc == ckpt_crc(out) &&
+	       !(out->offset == 0 && out->segment == 0 && out->position == 0 && out->crc == 0);
 }
 
 int rxl_state_wait(struct rxl_state_file *st, uint32_t seen, int timeout_ms,

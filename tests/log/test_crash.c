@@ -4,6 +4,9 @@
  *
  * RXL_CRASH_KILLS sets the number of kills (200 in the unit suite, 2000 in
  * the stress suite).
+ *
+ * Also: a publisher of the state page killed at any store never leaves
+ * readers waiting or reading a torn snapshot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +79,7 @@ static void test_sigkill_under_fsync_loses_nothing_durable(void **state)
 		pid_t pid = fork();
 
 		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* dies with the test */
 			close(p[0]);
 			writer_child(dir, p[1]);
 		}
@@ -120,9 +125,128 @@ static void test_sigkill_under_fsync_loses_nothing_durable(void **state)
 	tu_rmrf(dir);
 }
 
+/* Every field of snapshot k is k times its own factor: a torn read mixes ks. */
+static void pub_of(uint64_t k, struct rxl_pub *p)
+{
+	*p = (struct rxl_pub){.hwm = k,
+			      .hwm_segment = k * 3,
+			      .hwm_position = k * 5,
+			      .durable = k * 7,
+			      .log_start = k * 11};
+}
+
+static uint64_t pub_k(const struct rxl_pub *p)
+{
+	struct rxl_pub want;
+
+	pub_of(p->hwm, &want);
+	if (memcmp(p, &want, sizeof(want)))
+		fail_msg("torn snapshot: hwm %llu segment %llu position %llu durable %llu "
+			 "start %llu",
+			 (unsigned long long)p->hwm, (unsigned long long)p->hwm_segment,
+			 (unsigned long long)p->hwm_position, (unsigned long long)p->durable,
+			 (unsigned long long)p->log_start);
+	return p->hwm;
+}
+
+/* Every place a publish can stop: the reader returns the old or the new
+ * snapshot whole, at once, and the next writer's publish is seen. */
+static void test_state_publish_cut_at_every_store(void **state)
+{
+	char *dir = tu_tmpdir("statecut");
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct rxl_state_file *st;
+	struct rxl_pub p;
+
+	(void)state;
+	assert_true(dirfd >= 0);
+	assert_int_equal(rxl_state_map(dirfd, true, true, 0, &st), 0);
+	for (uint64_t k = 1, round = 0; round < 4; round++) {
+		for (int cut = 0; cut <= RXL_STATE_PUBLISH_STORES; cut++, k += 3) {
+			pub_of(k, &p);
+			rxl_state_publish(st, &p);
+			pub_of(k + 1, &p);
+			rxl_state_publish_cut(st, &p, cut); /* the writer dies here */
+			alarm(10); /* a read that waits on the dead writer fails */
+			rxl_state_read(st, &p);
+			alarm(0);
+			uint64_t got = pub_k(&p);
+
+			assert_true(got == (cut == RXL_STATE_PUBLISH_STORES ? k + 1 : k));
+			pub_of(k + 2, &p); /* the next writer */
+			rxl_state_publish(st, &p);
+			rxl_state_read(st, &p);
+			assert_int_equal(pub_k(&p), k + 2);
+		}
+	}
+	rxl_state_unmap(st);
+	close(dirfd);
+	tu_rmrf(dir);
+}
+
+static void test_state_publisher_killed_anywhere_leaves_readers_whole(void **state)
+{
+	char *dir = tu_tmpdir("state");
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct rxl_state_file *st;
+	uint64_t rs = (uint64_t)time(NULL) | 1, k = 1, reads = 0;
+	struct rxl_pub p;
+
+	(void)state;
+	assert_true(dirfd >= 0);
+	assert_int_equal(rxl_state_map(dirfd, true, true, 0, &st), 0);
+	for (int round = 0; round < 300; round++) {
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			/* Dies with the test, also when an assertion ends it. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			/* A publisher that never stops: most of its time is
+			 * spent between the first and the last store of a
+			 * publish, so most kills land there. */
+			for (uint64_t j = k;; j++) {
+				pub_of(j, &p);
+				rxl_state_publish(st, &p);
+			}
+		}
+		assert_true(pid > 0);
+		/* Let this publisher get going, then kill it at a random point. */
+		do {
+			rxl_state_read(st, &p);
+		} while (pub_k(&p) < k);
+		long spins = (long)(tu_rand(&rs) % 2000);
+
+		for (long i = 0; i < spins; i++, reads++) {
+			rxl_state_read(st, &p);
+			uint64_t got = pub_k(&p);
+
+			assert_true(got >= k - 1);
+			k = got + 1;
+		}
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		/* A dead publisher must not make this wait: SIGALRM's default
+		 * action ends the test if it does. */
+		alarm(10);
+		rxl_state_read(st, &p);
+		alarm(0);
+		uint64_t got = pub_k(&p);
+
+		assert_true(got >= k - 1);
+		k = got + 1;
+	}
+	print_message("300 publishers killed, %llu concurrent reads, last snapshot %llu\n",
+		      (unsigned long long)reads, (unsigned long long)k - 1);
+	rxl_state_unmap(st);
+	close(dirfd);
+	tu_rmrf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_publish_cut_at_every_store),
+		cmocka_unit_test(test_state_publisher_killed_anywhere_leaves_readers_whole),
 		cmocka_unit_test(test_sigkill_under_fsync_loses_nothing_durable),
 	};
 
