@@ -20,6 +20,7 @@ static const char *const key_names[] = {"default", "host", "app", "source", "non
 static const char *const durability_names[] = {"none", "interval", "fsync"};
 static const char *const source_names[] = {"auto", "dpdk", "socket"};
 static const char *const huge_names[] = {"auto", "on", "off"};
+static const char *const csum_names[] = {"auto", "verify", "hardware", "off"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -385,6 +386,12 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 			c->hugepages = (enum rxl_cfg_huge)i;
 		return err;
 	}
+	if (!strcmp(name, "checksum")) {
+		err = pick("checksum", v, csum_names, N(csum_names), &i);
+		if (!err)
+			c->checksum = (enum rxl_cfg_csum)i;
+		return err;
+	}
 	if (!strcmp(name, "memory_mb") || !strcmp(name, "memory-mb"))
 		return parse_u32("memory_mb", v, 64, 1u << 20, &c->memory_mb);
 	if (!strcmp(name, "eal_args") || !strcmp(name, "eal")) {
@@ -454,7 +461,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 				-EINVAL,
 				"[rxlogd] %s: unknown setting (valid: data, source, port, "
 				"addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
-				"prometheus, stats_interval_s, ring_size)",
+				"prometheus, stats_interval_s, ring_size, checksum)",
 				name);
 	} else if (!strncmp(section, "listen ", 7)) {
 		uint32_t port = 0;

@@ -495,6 +495,37 @@ static struct rte_mbuf *reassemble(struct rxl_dp *dp, struct rxl_rx_stats *s,
 	return flat;
 }
 
+/* The checksums to compute in software for a frame whose NIC verdicts
+ * (ol_flags under dp->csum_ol_mask) are @ol: those the NIC did not give
+ * (UNKNOWN). GOOD needs no second look, BAD is csum_verdict()'s, and NONE
+ * means the data is intact but the checksum field is not (left to an
+ * offload), so it must not be computed either. */
+static inline unsigned csum_flags(const struct rxl_dp *dp, uint64_t ol)
+{
+	unsigned f = dp->l2l4_flags;
+
+	if ((ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) != RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN)
+		f &= ~RXL_L2L4_VERIFY_IPV4_CSUM;
+	if ((ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) != RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN)
+		f &= ~RXL_L2L4_VERIFY_UDP_CSUM;
+	return f;
+}
+
+/* An accepted UDP datagram or fragment @r that the NIC called BAD becomes
+ * the matching checksum drop. The L4 verdict applies to whole datagrams
+ * only: a NIC cannot check a fragment's UDP checksum. */
+static inline enum rxl_l2l4_result csum_verdict(uint64_t ol, const struct rxl_l2l4_pkt *pkt,
+						enum rxl_l2l4_result r)
+{
+	if (pkt->src.family == RXL_AF_IPV4 &&
+	    (ol & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return RXL_L2L4_DROP_IPV4_CHECKSUM;
+	if (r == RXL_L2L4_ACCEPT_UDP &&
+	    (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_BAD)
+		return RXL_L2L4_DROP_UDP_CHECKSUM;
+	return r;
+}
+
 int rxl_rx_port_loop(void *arg)
 {
 	struct rxl_lcore_arg *a = arg;
@@ -533,17 +564,24 @@ int rxl_rx_port_loop(void *arg)
 				rte_pktmbuf_free(mb);
 				continue;
 			}
+			uint64_t ol = mb->ol_flags & dp->csum_ol_mask;
+
 			r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
-					   rte_pktmbuf_data_len(mb), dp->l2l4_flags, &pkt);
+					   rte_pktmbuf_data_len(mb), csum_flags(dp, ol), &pkt);
+			if (ol && (r == RXL_L2L4_ACCEPT_UDP || r == RXL_L2L4_FRAGMENT))
+				r = csum_verdict(ol, &pkt, r);
 			BUMP(s->l2[r], 1);
 			if (r == RXL_L2L4_FRAGMENT) {
 				mb = reassemble(dp, s, frags, &dr, mb, &pkt);
 				if (!mb)
 					continue; /* held until complete, or dropped (counted) */
-				/* Whole again: parse the datagram (DPDK leaves the
-				 * reassembled IPv4 header checksum at 0). */
+				/* Whole again: parse the datagram. Its UDP checksum
+				 * can be checked now (no NIC checks a fragment's); not
+				 * the IPv4 header's, which DPDK leaves at 0 (each
+				 * fragment's was checked above). */
 				r = rxl_l2l4_parse(rte_pktmbuf_mtod(mb, const uint8_t *),
-						   rte_pktmbuf_data_len(mb), 0, &pkt);
+						   rte_pktmbuf_data_len(mb),
+						   dp->l2l4_flags & RXL_L2L4_VERIFY_UDP_CSUM, &pkt);
 				BUMP(s->reassembled, 1);
 				/* Its fragments were counted above; a whole datagram
 				 * that fails now is a drop of its own. */

@@ -144,7 +144,8 @@ struct rxl_dp {
 	uint32_t mbuf_data;		  /* bytes of payload an mbuf holds */
 	uint16_t port;			  /* port source: the DPDK port */
 	uint8_t mac[6];			  /* its MAC, for ARP replies */
-	unsigned l2l4_flags;		  /* RXL_L2L4_VERIFY_* */
+	unsigned l2l4_flags;		  /* RXL_L2L4_VERIFY_*: checksums computed in software */
+	uint64_t csum_ol_mask;		  /* NIC checksum verdicts read from ol_flags (0: none) */
 	uint8_t port_listener[65536];	  /* UDP port -> listener index + 1 (0: none) */
 	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
 	_Atomic int stop_wr;		  /* S2: release by main after every rx lcore returned */

@@ -48,6 +48,7 @@ static void usage(FILE *f)
 		"N]\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
 		"              [--stats-interval S] [--ring-size N] [--prometheus ADDR:PORT|off]\n"
+		"              [--checksum auto|verify|hardware|off]\n"
 		"              --listen PORT/FORMAT[:key=value,...]...\n"
 		"  e.g. rxlogd --data ./data --source socket \\\n"
 		"         --listen 5514/syslog:topic=syslog,partitions=4 \\\n"
@@ -223,6 +224,46 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	return 0;
 }
 
+/* Checksum policy of the port (enum rxl_cfg_csum): which NIC verdicts the
+ * rx loop reads (dp->csum_ol_mask), which checksums it computes itself
+ * (dp->l2l4_flags), which offloads the port is asked for; @what says so
+ * for the start-up line. */
+static void csum_setup(struct rxl_dp *dp, const struct rxl_cfg *c,
+		       const struct rte_eth_dev_info *info, struct rte_eth_conf *conf, char *what,
+		       size_t len)
+{
+	static const char *const kernel_fed[] = {"net_af_packet", "net_af_xdp", "net_tap"};
+	enum rxl_cfg_csum mode = c->checksum;
+	const char *drv = info->driver_name ? info->driver_name : "?";
+	uint64_t hw = info->rx_offload_capa &
+		      (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM);
+
+	if (mode == RXL_CSUM_AUTO) {
+		mode = RXL_CSUM_VERIFY;
+		for (size_t k = 0; k < sizeof(kernel_fed) / sizeof(kernel_fed[0]); k++)
+			if (!strcmp(drv, kernel_fed[k]))
+				mode = RXL_CSUM_HARDWARE;
+	}
+	dp->l2l4_flags = 0;
+	dp->csum_ol_mask = 0;
+	if (mode == RXL_CSUM_OFF) {
+		snprintf(what, len, "not checked (checksum = off)");
+		return;
+	}
+	conf->rxmode.offloads |= hw;
+	dp->csum_ol_mask = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	if (mode == RXL_CSUM_VERIFY)
+		dp->l2l4_flags = RXL_L2L4_VERIFY_IPV4_CSUM | RXL_L2L4_VERIFY_UDP_CSUM;
+	snprintf(what, len, "%s%s%s%s", hw ? "checked by the NIC" : "",
+		 hw && mode == RXL_CSUM_VERIFY ? ", else " : "",
+		 mode == RXL_CSUM_VERIFY ? "verified in software" : "",
+		 mode == RXL_CSUM_HARDWARE && !hw
+			 ? (c->checksum == RXL_CSUM_AUTO
+				    ? "left to the kernel (the port is fed by the kernel)"
+				    : "not checked (the port verifies none)")
+			 : "");
+}
+
 /* The port source: one rx and one tx queue per rx lcore (tx: ARP replies),
  * RSS over UDP when the device has it, so one sender stays on one queue. */
 static int setup_port(struct rxl_dp *dp, struct rxl_cfg *c)
@@ -250,6 +291,9 @@ static int setup_port(struct rxl_dp *dp, struct rxl_cfg *c)
 				   "rx_cores",
 				   dp->n_rx, c->ports[0], info.max_rx_queues);
 	uint64_t rss = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+	char csum[160];
+
+	csum_setup(dp, c, &info, &conf, csum, sizeof(csum));
 
 	if (dp->n_rx > 1 && rss) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
@@ -273,9 +317,11 @@ static int setup_port(struct rxl_dp *dp, struct rxl_cfg *c)
 	memcpy(dp->mac, mac.addr_bytes, 6);
 	for (uint32_t l = 0; l < dp->n_lst; l++)
 		dp->port_listener[dp->lst[l].cfg->port] = (uint8_t)(l + 1);
-	fprintf(stderr, "rxlogd: port %s: %u rx queue(s)%s, mac %02x:%02x:%02x:%02x:%02x:%02x\n",
+	fprintf(stderr,
+		"rxlogd: port %s: %u rx queue(s)%s, mac %02x:%02x:%02x:%02x:%02x:%02x, "
+		"checksums %s\n",
 		c->ports[0], dp->n_rx, conf.rxmode.mq_mode == RTE_ETH_MQ_RX_RSS ? " with RSS" : "",
-		dp->mac[0], dp->mac[1], dp->mac[2], dp->mac[3], dp->mac[4], dp->mac[5]);
+		dp->mac[0], dp->mac[1], dp->mac[2], dp->mac[3], dp->mac[4], dp->mac[5], csum);
 	return 0;
 }
 

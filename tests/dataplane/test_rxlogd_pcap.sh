@@ -2,7 +2,7 @@
 # tests: rxlogd on a DPDK port (net_pcap): a capture written by rxlog-gen
 # (native and syslog) plus hand-made frames — an ARP request for our
 # address, truncated and malformed frames, a datagram to another port, a
-# garbage payload — replayed into rxlogd; then every frame and event is
+# garbage payload, damaged UDP and IPv4 checksums — replayed into rxlogd; then every frame and event is
 # accounted for by reason, the ARP reply went out (tx_pcap), and the logs
 # hold exactly the stored records.
 # Usage: test_rxlogd_pcap.sh RXLOGD RXLOG_GEN RXLOG
@@ -30,11 +30,16 @@ def csum(b):
     s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
     while s >> 16: s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
-def udp4(dst_ip, dport, payload, src_ip=bytes([198, 18, 0, 77])):
+def udp4(dst_ip, dport, payload, src_ip=bytes([198, 18, 0, 77]), with_csum=False):
     udp = struct.pack("!HHHH", 40000, dport, 8 + len(payload), 0) + payload
+    if with_csum:  # RFC 768: over the pseudo-header too; a computed 0 is sent as 0xffff
+        c = csum(src_ip + dst_ip + struct.pack("!BBH", 0, 17, len(udp)) + udp) or 0xffff
+        udp = udp[:6] + struct.pack("!H", c) + udp[8:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, src_ip, dst_ip)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + udp
+def flip(frame, at):  # one bit of the frame turned over, as on a bad link
+    return frame[:at] + bytes([frame[at] ^ 0x10]) + frame[at + 1:]
 us = bytes([198, 18, 0, 1])
 arp = (b"\xff" * 6 + b"\x02\0\0\0\0\x09\x08\x06" +
        struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + b"\x02\0\0\0\0\x09" + bytes([198, 18, 0, 9]) +
@@ -86,6 +91,10 @@ frames = [
     udp4(bytes([198, 18, 0, 2]), 7000, b"RXLN"),        # another address: not ours
     udp4(us, 7000, b"RXLN\x01\x00\x00\x01" + b"\0" * 10),  # native, truncated
     udp4(us, 5514, b"no priority"),                     # syslog_no_pri
+    # Checksums (net_pcap: verified in software, checksum = auto).
+    udp4(us, 5514, b"<14>Nov 27 10:00:00 csumgood app: kept", with_csum=True),
+    flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad1 app: payload bit", with_csum=True), 60),
+    flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad2 app: header bit"), 14 + 8),  # TTL
 ] + frag4(us, 5514, big, 4242) + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6hst"), 77)
 with open(sys.argv[1], "wb") as f:
     for fr in frames:
@@ -120,6 +129,7 @@ assert fr.get("fragment") == 6 and s["reassembled"] == 2, (fr, s["reassembled"])
 assert s["not_ours"] == 2, s
 assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
+assert fr.get("udp_checksum") == 1 and fr.get("ipv4_checksum") == 1, fr
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
@@ -130,13 +140,17 @@ total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 {s += $5} END {print s}
 "$rxlog" cat --data "$tmp/data" --topic syslog --format json | python3 -c '
 import json, sys
 want = {"fraghost", "frag6hst"}
+seen = set()
 for line in sys.stdin:
     r = json.loads(line)
+    seen.add(r["key"])
     if r["key"] in want:
         assert len(r["value"]) == 51 + 2950 and r["value"].endswith("x" * 2950), r["key"]
         want.discard(r["key"])
 assert not want, want
-' || fail "reassembled messages"
+# The datagram with a correct UDP checksum is kept, the two damaged ones not.
+assert "csumgood" in seen and not {"csumbad1", "csumbad2"} & seen, seen
+' || fail "reassembled messages, checksums"
 # The ARP reply: from our address to the asker, opcode 2.
 python3 - "$tmp/out.pcap" <<'PY' || fail "no ARP reply in tx_pcap"
 import struct, sys
