@@ -427,16 +427,21 @@ static int cmd_reset(int argc, char **argv)
 	}
 	/* Work out every target first, so an out-of-range offset changes nothing. */
 	for (uint32_t p = first; p < last; p++) {
-		struct rxl_reader *r;
-		struct rxl_log_offsets o;
+		struct rxl_reader *r = NULL;
+		struct rxl_log_offsets o = {0};
 		uint64_t *t = &target[p - first];
+		int err = rxlog_reader_open(rx, topic, p, &r);
 
-		if (rxlog_reader_open(rx, topic, p, &r)) {
+		/* A partition nothing was ever written to has no folder (a
+		 * sparse topic: a dead-letter topic, say): it is empty, and
+		 * every position in it is offset 0. */
+		if (err && err != -ENOENT) {
 			cli_err(cmd, "%s", rxl_err_msg());
 			rc = CLI_FAIL;
 			break;
 		}
-		rxl_reader_offsets(r, &o);
+		if (r)
+			rxl_reader_offsets(r, &o);
 		if (to == TO_EARLIEST) {
 			*t = o.log_start;
 		} else if (to == TO_LATEST) {
@@ -452,11 +457,14 @@ static int cmd_reset(int argc, char **argv)
 					to_off, topic, p, o.log_start, o.hwm, o.log_start, o.hwm);
 				rc = CLI_FAIL;
 			}
+		} else if (!r) {
+			*t = 0;
 		} else if (rxl_reader_seek_time(r, to_time, t)) {
 			cli_err(cmd, "%s-%" PRIu32 ": %s", topic, p, rxl_err_msg());
 			rc = CLI_FAIL;
 		}
-		rxl_reader_close(r);
+		if (r)
+			rxl_reader_close(r);
 		if (rc)
 			break;
 	}

@@ -323,6 +323,14 @@ check 59-follow-partition.txt
 # ---- one writer per partition: produce and redrive refuse a partition another process writes ----
 run 60-reset-redrive.txt groups reset --data data --group __redrive.billing \
 	--topic orders.dlq.billing --to-earliest
+# A sparse topic (a partition without a folder, as a dead-letter topic has
+# for partitions that never dead-lettered): its missing partition is empty.
+"$rxlog" produce --data data --topic sparse --partitions 3 --partition 2 --timestamp-ms $T0 <in/one
+rm -rf data/sparse-1
+run 60a-reset-sparse.txt groups reset --data data --group g --topic sparse --to-latest
+run 60b-reset-sparse-time.txt groups reset --data data --group g --topic sparse \
+	--to-time 2023-11-14T22:13:20Z
+run 60c-reset-sparse-range.txt groups reset --data data --group g --topic sparse --to-offset 1
 mkfifo fifo
 "$rxlog" produce --data data --topic orders --partition 0 --timestamp-ms $T0 <fifo \
 	2>out/holder.err &
