@@ -65,7 +65,8 @@ static void usage(FILE *f)
 		"first record. When another process (an rxlogd, another producer) writes a\n"
 		"partition, rxlog refuses and names it; records for that partition go to the\n"
 		"rxlogd that owns it. Records become visible whenever stdin pauses, and are\n"
-		"fdatasync'd at the end (EOF, SIGINT or SIGTERM). Prints nothing on success.\n"
+		"fdatasync'd at the end (EOF, SIGINT or SIGTERM); through rxlogd they are\n"
+		"sent whenever stdin pauses. Prints nothing on success.\n"
 		"Exit status: 0 ok, 1 refused or failed (records read before a failure are\n"
 		"kept), 2 bad usage.\n");
 }
@@ -85,8 +86,10 @@ struct lines {
 	bool eof;
 };
 
-static int drain_all(struct producer *pr)
+static int drain_all(void *arg)
 {
+	struct producer *pr = arg;
+
 	for (uint32_t p = 0; p < pr->np; p++) {
 		if (!pr->dirty[p])
 			continue;
@@ -101,8 +104,10 @@ static int drain_all(struct producer *pr)
 	return 0;
 }
 
-/* The next line into @line and @len (no newline). Returns: 1, 0 at EOF, -errno. */
-static int next_line(struct lines *in, struct producer *pr, char **line, size_t *len)
+/* The next line into @line and @len (no newline); @idle(@arg) runs when
+ * nothing is buffered and stdin has nothing to read now (P2).
+ * Returns: 1, 0 at EOF, -errno (also @idle's). */
+static int next_line(struct lines *in, int (*idle)(void *), void *arg, char **line, size_t *len)
 {
 	for (;;) {
 		char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
@@ -139,7 +144,7 @@ static int next_line(struct lines *in, struct producer *pr, char **line, size_t 
 		struct pollfd pfd = {.fd = 0, .events = POLLIN};
 
 		if (poll(&pfd, 1, 0) == 0) {
-			int err = drain_all(pr);
+			int err = idle(arg);
 
 			if (err)
 				return err;
@@ -181,42 +186,77 @@ static int open_partitions(struct producer *pr, struct rxlog *rx, int only)
 	return 0;
 }
 
+struct via_rxlogd {
+	struct cli_sender *s;
+	bool send_failed; /* the idle flush failed (and said why) */
+};
+
+/* produce_via_rxlogd()'s idle step: send what is packed. */
+static int sender_flush(void *arg)
+{
+	struct via_rxlogd *v = arg;
+	int err = cli_sender_flush("produce", v->s);
+
+	v->send_failed = err != 0;
+	return err;
+}
+
 /* Send stdin's lines to the rxlogd that owns the topic, as datagrams of
- * its listener's format. */
+ * its listener's format. Like the direct path (P2), what was read is sent
+ * whenever stdin pauses, so a slow stream (tail -f) is not held back until
+ * a datagram fills; each record is stamped when read unless @ts >= 0. */
 static int produce_via_rxlogd(const char *cmd, const char *topic, const struct cli_rxlogd *o,
 			      const char *key, const char *sep, int64_t ts)
 {
 	struct cli_sender *s = malloc(sizeof(*s));
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
+	struct lines in = {.cap = 64 * 1024};
+	struct via_rxlogd via = {.s = s};
+	uint64_t lineno = 0;
 	int err;
 
-	if (!s)
+	in.buf = malloc(in.cap);
+	if (!s || !in.buf) {
+		free(s);
+		free(in.buf);
 		return CLI_FAIL;
+	}
 	err = cli_sender_open(cmd, s, o);
-	while (!err && (len = getline(&line, &cap, stdin)) >= 0) {
-		const char *k = key, *v = line;
-		size_t kl = key ? strlen(key) : 0;
+	if (!err)
+		cli_signals_install();
+	while (!err) {
+		char *line = NULL, *at;
+		size_t len = 0;
 
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		size_t vl = (size_t)len;
+		err = next_line(&in, sender_flush, &via, &line, &len);
+		if (err == 0 || err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			if (!via.send_failed)
+				cli_err(cmd, "reading stdin: %s", strerror(-err));
+			break;
+		}
+		lineno++;
+		const char *k = key, *v = line;
+		size_t kl = key ? strlen(key) : 0, vl = len;
 
 		if (sep) {
-			const char *at = strstr(line, sep);
-
-			if (!at) {
-				cli_err(cmd, "a line without the key separator");
+			if (!(at = memmem(line, len, sep, strlen(sep)))) {
+				cli_err(cmd,
+					"line %" PRIu64 " has no key separator \"%s\"; the "
+					"records before it are sent",
+					lineno, sep);
 				err = -EINVAL;
 				break;
 			}
 			k = line;
 			kl = (size_t)(at - line);
 			v = at + strlen(sep);
-			vl = (size_t)len - kl - strlen(sep);
+			vl = len - kl - strlen(sep);
 		}
-		err = cli_sender_add(cmd, s, k, k ? (int32_t)kl : -1, v, (int32_t)vl, ts);
+		err = cli_sender_add(cmd, s, k, k ? (int32_t)kl : -1, v, (int32_t)vl,
+				     ts >= 0 ? ts : now_ms());
 	}
 	if (!err)
 		err = cli_sender_flush(cmd, s);
@@ -228,7 +268,7 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const struct c
 			s->sent, o->pid, o->addr, o->port, topic);
 	cli_sender_close(s);
 	free(s);
-	free(line);
+	free(in.buf);
 	return err ? CLI_FAIL : CLI_OK;
 }
 
@@ -331,7 +371,7 @@ int cli_produce(int argc, char **argv)
 			rc = cli_usage_err(cmd, "native datagrams carry no headers; drop --header");
 		else
 			rc = produce_via_rxlogd(cmd, pr.topic, &owner, key, sep,
-						have_ts ? (int64_t)ts_arg : now_ms());
+						have_ts ? (int64_t)ts_arg : -1);
 		rxlog_close(rx);
 		return rc;
 	}
@@ -389,7 +429,7 @@ int cli_produce(int argc, char **argv)
 		int32_t klen = key ? (int32_t)strlen(key) : -1;
 		uint32_t p = part;
 
-		err = next_line(&in, &pr, &line, &len);
+		err = next_line(&in, drain_all, &pr, &line, &len);
 		if (err == -EINTR || err == 0)
 			break;
 		if (err < 0) {

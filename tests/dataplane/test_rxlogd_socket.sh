@@ -68,6 +68,29 @@ if echo z | "$rxlog" produce --data "$tmp/data" --topic app --partition 0 2>"$tm
 fi
 grep -q "chooses the partition" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
 sent=$((sent + 6)) dgrams=$((dgrams + 2))
+# A slow stream goes out as it comes (whenever stdin pauses), not when a
+# datagram fills or stdin ends, and each line is stamped when it is read.
+{
+  echo "p902 seq=1 slow"
+  sleep 1
+  echo "p902 seq=2 slow"
+  sleep 5
+} | "$rxlog" produce --data "$tmp/data" --topic app 2>/dev/null &
+slow=$!
+for _ in $(seq 40); do
+  "$rxlog" cat --data "$tmp/data" --topic app --format json | grep '"value":"p902 ' >"$tmp/slow" || true
+  [[ $(wc -l <"$tmp/slow") -eq 2 ]] && break
+  sleep 0.1
+done
+kill -0 "$slow" 2>/dev/null || fail "the slow producer ended before its records were checked"
+python3 - "$tmp/slow" <<'PY' || fail "slow stream: $(cat "$tmp/slow")"
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+assert [x["value"] for x in r] == ["p902 seq=1 slow", "p902 seq=2 slow"], r
+assert r[1]["timestamp"] - r[0]["timestamp"] >= 900, r
+PY
+wait "$slow" || fail "the slow producer failed"
+sent=$((sent + 2)) dgrams=$((dgrams + 2))
 # Dead letters back into a topic rxlogd owns: a group rejects every job
 # (exit 65), `rxlog dlq redrive` sends them to rxlogd and moves its
 # progress only past records it reads back from the topic.
