@@ -258,8 +258,13 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const struct c
 		err = cli_sender_add(cmd, s, k, k ? (int32_t)kl : -1, v, (int32_t)vl,
 				     ts >= 0 ? ts : now_ms());
 	}
-	if (!err)
-		err = cli_sender_flush(cmd, s);
+	/* What was read before a refused line still goes out, as on the
+	 * direct path ("the records before it are written"). */
+	if (!via.send_failed) {
+		int ferr = cli_sender_flush(cmd, s);
+
+		err = err ? err : ferr;
+	}
 	if (!err)
 		fprintf(stderr,
 			"rxlog produce: sent %" PRIu64

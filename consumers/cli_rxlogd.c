@@ -131,10 +131,21 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 		cli_err(cmd, "a record of %zu bytes does not fit in one datagram", vl);
 		return -EMSGSIZE;
 	}
+	/* Only values the listener stores byte for byte (docs/FORMATS.md L1-L3,
+	 * raw: an empty datagram is dropped): anything else would be stored
+	 * changed or not at all, and redrive would never see it arrive. */
 	if (s->lines) {
-		if (memchr(value, '\n', vl)) {
-			cli_err(cmd, "a value with a newline would become two records in a "
-				     "lines topic");
+		const char *why = !vl			    ? "an empty value is skipped"
+				  : memchr(value, '\n', vl) ? "a newline splits a value in two"
+				  : ((const char *)value)[vl - 1] == '\r'
+					  ? "a value's last \\r is cut"
+					  : NULL;
+
+		if (why) {
+			cli_err(cmd,
+				"a record the rxlogd lines listener cannot store as it is (%s); "
+				"send it to a raw or native listener",
+				why);
 			return -EINVAL;
 		}
 		if (s->used + vl + 1 > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
@@ -144,6 +155,11 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 		s->dgram[s->used++] = '\n';
 		s->n++;
 		return 0;
+	}
+	if (!vl) {
+		cli_err(cmd, "an empty value cannot go to the rxlogd raw listener (it drops empty "
+			     "datagrams); send it to a native listener");
+		return -EINVAL;
 	}
 	if ((err = send_dgram(cmd, s, value, vl)))
 		return err;

@@ -68,6 +68,21 @@ if echo z | "$rxlog" produce --data "$tmp/data" --topic app --partition 0 2>"$tm
 fi
 grep -q "chooses the partition" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
 sent=$((sent + 6)) dgrams=$((dgrams + 2))
+# Lines the lines listener would not store as they are (an empty line, a
+# CRLF ending) are refused with the reason, never sent and silently changed.
+for input in 'p903 seq=1 a\n\n' 'p903 seq=1 a\r\n'; do
+  if printf "$input" | "$rxlog" produce --data "$tmp/data" --topic app 2>"$tmp/produce.err"; then
+    fail "produce sent what the lines listener cannot store: $input"
+  fi
+  grep -q "cannot store as it is" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
+done
+for _ in $(seq 50); do
+  [[ $("$rxlog" cat --data "$tmp/data" --topic app | grep -c '^p903 seq=1 a$') -eq 1 ]] && break
+  sleep 0.1
+done
+[[ $("$rxlog" cat --data "$tmp/data" --topic app | grep -c '^p903 seq=1 a$') -eq 1 ]] ||
+  fail "the line before the refused empty one was not sent (once)"
+sent=$((sent + 1)) dgrams=$((dgrams + 1)) # the line before the empty one (CRLF: nothing)
 # A slow stream goes out as it comes (whenever stdin pauses), not when a
 # datagram fills or stdin ends, and each line is stamped when it is read.
 {
