@@ -86,7 +86,8 @@ frames = [
     arp,                                        # answered
     ns(us6, them6),                             # answered with a neighbour advertisement
     b"\x02\0\0\0\0\x01\x02\0\0",                # truncated_ethernet
-    udp4(us, 7000, b"garbage, not native")[:-3] + b"",  # fine L2-L4? shortened payload
+    udp4(us, 7000, b"garbage, not native")[:-3],       # cut short: ipv4_length
+    udp4(us, 7000, b"garbage, not native"),             # whole: native_bad_magic
     udp4(us, 9999, b"to a port nobody listens on"),     # not ours
     udp4(bytes([198, 18, 0, 2]), 7000, b"RXLN"),        # another address: not ours
     udp4(us, 7000, b"RXLN\x01\x00\x00\x01" + b"\0" * 10),  # native, truncated
@@ -128,6 +129,7 @@ assert fr.get("arp") == 1 and fr.get("ndp_ns") == 1 and fr.get("truncated_ethern
 assert fr.get("fragment") == 6 and s["reassembled"] == 2, (fr, s["reassembled"])
 assert s["not_ours"] == 2, s
 assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
+assert s["formats"].get("native_bad_magic") == 1 and fr.get("ipv4_length") == 1, (s["formats"], fr)
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
 assert fr.get("udp_checksum") == 1 and fr.get("ipv4_checksum") == 1, fr
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
