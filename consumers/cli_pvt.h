@@ -295,6 +295,7 @@ bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
 struct cli_sender {
 	int fd;
 	bool native, lines;
+	int kind;	     /* the listener's enum rxl_fmt_kind (dataplane/rxl_formats.h) */
 	uint8_t dgram[1400]; /* lines: the datagram being filled; native: where it is encoded */
 	size_t used;	     /* bytes of the datagram being filled (native: once encoded) */
 	uint32_t n;	     /* records packed, not sent yet (native: in recs; lines: in dgram) */
@@ -316,9 +317,11 @@ int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlo
  * timestamp and headers from it). Headers never travel.
  * Returns: 0; -EMSGSIZE when it cannot fit one datagram (native: key of
  * 256 bytes or more, or key and value over 1362 bytes together; others: a
- * value over 1399 bytes); -EINVAL for a
- * lines value holding a newline (it would become two records); -errno from
- * send(2). Messages printed with @cmd.
+ * value over 1399 bytes); -EINVAL for a value that the listener, running
+ * rxlogd's own parser (rxl_fmt_parse()), would not store as one record with
+ * exactly these bytes (lines: empty, a newline inside, a trailing \r; raw:
+ * empty; syslog: not a syslog message), so nothing is sent that would be
+ * stored changed or dropped; -errno from send(2). Messages printed with @cmd.
  */
 int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32_t key_len,
 		   const void *value, int32_t value_len, int64_t ts_ms);

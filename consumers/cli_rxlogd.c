@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli_pvt.h"
+#include "rxl_err.h"
+#include "rxl_formats.h"
 #include "rxl_wire.h"
 
 bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
@@ -39,8 +41,13 @@ int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlo
 
 	memset(s, 0, sizeof(*s));
 	s->fd = -1;
-	s->native = !strcmp(o->format, "native");
-	s->lines = !strcmp(o->format, "lines");
+	enum rxl_fmt_kind kind;
+
+	if (rxl_fmt_kind_from_name(o->format, &kind))
+		return cli_err(cmd, "rxlogd's listener: %s", rxl_err_msg()), -EINVAL;
+	s->kind = (int)kind;
+	s->native = kind == RXL_FMT_NATIVE;
+	s->lines = kind == RXL_FMT_LINES;
 	if (inet_pton(AF_INET, o->addr, &to.sin_addr) != 1)
 		return cli_err(cmd, "rxlogd's address \"%s\" is not IPv4", o->addr), -EINVAL;
 	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -90,6 +97,40 @@ int cli_sender_flush(const char *cmd, struct cli_sender *s)
 	return err;
 }
 
+/* Whether the listener would store @value (lines, syslog, raw) as one
+ * record with exactly these bytes: rxlogd's own parser runs on the datagram
+ * (or line) the sender would send for it. Anything else would be stored
+ * changed, split or not at all, and redrive would wait for it for ever. */
+static int stored_as_is(const char *cmd, const struct cli_sender *s, const void *value, size_t vl)
+{
+	uint8_t d[sizeof(s->dgram)];
+	size_t n = vl;
+	struct rxl_fmt_config cfg = {.kind = (enum rxl_fmt_kind)s->kind, .key = RXL_FMT_KEY_NONE};
+	struct rxl_fmt_counters cnt = {0};
+	struct rxl_event ev[2];
+	uint32_t pos = 0;
+	const char *why = "it would be stored with other bytes";
+
+	memcpy(d, value, vl); /* the caller checked vl < sizeof(d) */
+	if (s->lines)
+		d[n++] = '\n';
+	struct rxl_fmt_in in = {.data = d, .len = (uint32_t)n};
+	int k = rxl_fmt_parse(&cfg, &in, &pos, ev, 2, &cnt);
+
+	if (k == 1 && pos == n && ev[0].value_len == (int32_t)vl && !memcmp(ev[0].value, value, vl))
+		return 0;
+	if (k > 1)
+		why = "it would become more than one record";
+	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+		if (cnt.n[r] && (k < 1 || rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r)))
+			why = rxl_fmt_drop_name((enum rxl_fmt_reason)r);
+	cli_err(cmd,
+		"a record the rxlogd %s listener would not store as it is (%s); send it to a "
+		"native listener",
+		rxl_fmt_kind_name(cfg.kind), why);
+	return -EINVAL;
+}
+
 int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32_t key_len,
 		   const void *value, int32_t value_len, int64_t ts_ms)
 {
@@ -131,23 +172,9 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 		cli_err(cmd, "a record of %zu bytes does not fit in one datagram", vl);
 		return -EMSGSIZE;
 	}
-	/* Only values the listener stores byte for byte (docs/FORMATS.md L1-L3,
-	 * raw: an empty datagram is dropped): anything else would be stored
-	 * changed or not at all, and redrive would never see it arrive. */
+	if ((err = stored_as_is(cmd, s, value, vl)))
+		return err;
 	if (s->lines) {
-		const char *why = !vl			    ? "an empty value is skipped"
-				  : memchr(value, '\n', vl) ? "a newline splits a value in two"
-				  : ((const char *)value)[vl - 1] == '\r'
-					  ? "a value's last \\r is cut"
-					  : NULL;
-
-		if (why) {
-			cli_err(cmd,
-				"a record the rxlogd lines listener cannot store as it is (%s); "
-				"send it to a raw or native listener",
-				why);
-			return -EINVAL;
-		}
 		if (s->used + vl + 1 > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
 			return err;
 		memcpy(s->dgram + s->used, value, vl);
@@ -155,11 +182,6 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 		s->dgram[s->used++] = '\n';
 		s->n++;
 		return 0;
-	}
-	if (!vl) {
-		cli_err(cmd, "an empty value cannot go to the rxlogd raw listener (it drops empty "
-			     "datagrams); send it to a native listener");
-		return -EINVAL;
 	}
 	if ((err = send_dgram(cmd, s, value, vl)))
 		return err;

@@ -74,7 +74,7 @@ for input in 'p903 seq=1 a\n\n' 'p903 seq=1 a\r\n'; do
   if printf "$input" | "$rxlog" produce --data "$tmp/data" --topic app 2>"$tmp/produce.err"; then
     fail "produce sent what the lines listener cannot store: $input"
   fi
-  grep -q "cannot store as it is" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
+  grep -q "lines listener would not store as it is" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
 done
 for _ in $(seq 50); do
   [[ $("$rxlog" cat --data "$tmp/data" --topic app | grep -c '^p903 seq=1 a$') -eq 1 ]] && break
@@ -83,6 +83,18 @@ done
 [[ $("$rxlog" cat --data "$tmp/data" --topic app | grep -c '^p903 seq=1 a$') -eq 1 ]] ||
   fail "the line before the refused empty one was not sent (once)"
 sent=$((sent + 1)) dgrams=$((dgrams + 1)) # the line before the empty one (CRLF: nothing)
+# The check is rxlogd's own parser: to the syslog listener, a syslog message
+# goes, a line without a priority is refused and named by its drop reason.
+echo '<13>Nov 27 10:00:00 prodhost app: p904 seq=1 produced' |
+  "$rxlog" produce --data "$tmp/data" --topic syslog 2>"$tmp/produce.err" ||
+  fail "produce a syslog message: $(cat "$tmp/produce.err")"
+if echo 'p904 seq=2 no priority' | "$rxlog" produce --data "$tmp/data" --topic syslog \
+  2>"$tmp/produce.err"; then
+  fail "produce sent a line the syslog listener drops"
+fi
+grep -q "syslog listener would not store as it is (syslog_no_pri)" "$tmp/produce.err" ||
+  fail "$(cat "$tmp/produce.err")"
+sent=$((sent + 1)) dgrams=$((dgrams + 1))
 # A slow stream goes out as it comes (whenever stdin pauses), not when a
 # datagram fills or stdin ends, and each line is stamped when it is read.
 {
