@@ -133,6 +133,14 @@ struct rxl_pub {
 int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 		  struct rxl_state_file **out);
 
+/**
+ * Check a mapped page's magic and version (@where prefixes the message,
+ * e.g. "partition DIR: ").
+ * Concurrency: any thread.
+ * Returns: 0, or -EBADMSG with a message that says what to do.
+ */
+int rxl_state_check(const struct rxl_state_file *st, const char *where);
+
 /** Unmap. */
 void rxl_state_unmap(struct rxl_state_file *st);
 

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -244,6 +245,11 @@ int rxl_reader_open(const char *part_dir, struct rxl_reader **out)
 				  part_dir);
 		goto unmap;
 	}
+	char where[300];
+
+	snprintf(where, sizeof(where), "partition %s: ", part_dir);
+	if ((err = rxl_state_check(r->st, where)))
+		goto unmap;
 	refresh_pub(r);
 	err = refresh_segments(r);
 	if (err)

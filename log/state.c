@@ -64,10 +64,8 @@ int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 		st->version = RXL_STATE_VERSION;
 		st->segment_bytes = segment_bytes;
 		st->magic = RXL_STATE_MAGIC;
-	} else if (st->magic != RXL_STATE_MAGIC || st->version != RXL_STATE_VERSION) {
+	} else if ((err = rxl_state_check(st, ""))) {
 		munmap(m, RXL_STATE_SIZE);
-		err = rxl_err_set(-EBADMSG,
-				  "state file: bad magic or version (not an rxlog partition?)");
 		goto close_fd;
 	}
 	if (writable && segment_bytes)
@@ -76,6 +74,28 @@ int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 close_fd:
 	close(fd);
 	return err;
+}
+
+int rxl_state_check(const struct rxl_state_file *st, const char *where)
+{
+	uint32_t v = st->version;
+
+	if (st->magic != RXL_STATE_MAGIC)
+		return rxl_err_set(-EBADMSG, "%sstate file: bad magic (not an rxlog partition?)",
+				   where);
+	if (v < RXL_STATE_VERSION)
+		return rxl_err_set(
+			-EBADMSG,
+			"%sstate file: version %u, this rxlog reads version %u; open the "
+			"partition once with a writer (rxlogd, rxlog produce) to rebuild it",
+			where, v, RXL_STATE_VERSION);
+	if (v > RXL_STATE_VERSION)
+		return rxl_err_set(
+			-EBADMSG,
+			"%sstate file: version %u, newer than this rxlog's %u; use a newer "
+			"rxlog",
+			where, v, RXL_STATE_VERSION);
+	return 0;
 }
 
 void rxl_state_unmap(struct rxl_state_file *st)

@@ -137,6 +137,39 @@ static void test_clean_shutdown_skips_scanning(void **state)
 	tu_rmrf(dir);
 }
 
+/* A state page of an older layout (version 1: a seqlock, other offsets):
+ * readers refuse it with a message that says what to do, a writer rebuilds
+ * it, and then every record is readable again. */
+static void test_older_state_page_rebuilt_by_a_writer(void **state)
+{
+	char *dir = tu_tmpdir("statev1");
+	char *seg = small_log(dir, 30);
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
+	struct rxl_state_file *st;
+	struct rxl_reader *r;
+	struct rxl_log_config c;
+	struct rxl_log *log;
+
+	assert_true(dirfd >= 0);
+	assert_int_equal(rxl_state_map(dirfd, false, true, 0, &st), 0);
+	st->version = 1;
+	memset((char *)st + offsetof(struct rxl_state_file, seq), 0xa5, 64); /* old fields */
+	rxl_state_unmap(st);
+	close(dirfd);
+	assert_int_equal(rxl_reader_open(dir, &r), -EBADMSG);
+	assert_non_null(strstr(rxl_err_msg(), "version 1, this rxlog reads version 2"));
+	tu_config(&c);
+	c.segment_bytes = 1 << 20;
+	if (rxl_log_open(dir, &c, &log))
+		fail_msg("open: %s", rxl_err_msg());
+	assert_int_equal(rxl_log_end_offset(log), 30);
+	assert_int_equal(rxl_log_close(log), 0);
+	assert_int_equal(tu_read_all(dir, NULL), 30);
+	(void)state;
+	free(seg);
+	tu_rmrf(dir);
+}
+
 static void test_last_batch_cut_at_every_byte_recovers_prefix(void **state)
 {
 	char *dir = tu_tmpdir("cut");
@@ -428,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_corruption_in_sealed_segment_is_reported_not_truncated),
 		cmocka_unit_test(test_corruption_before_checkpoint_in_last_segment_is_reported),
 		cmocka_unit_test(test_torn_tail_in_later_segments_removed_after_checkpoint),
+		cmocka_unit_test(test_older_state_page_rebuilt_by_a_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
