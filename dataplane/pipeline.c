@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -273,13 +274,22 @@ int rxl_rx_socket_loop(void *arg)
 	struct sockaddr_storage src[RXL_RX_BURST];
 	char ctl[RXL_RX_BURST][CMSG_SPACE(sizeof(uint32_t))];
 	static _Thread_local struct rx_ctx x;
-	uint32_t have = 0;
+	uint32_t have = 0, idle = 0;
 	uint32_t ovfl_seen[RXL_CFG_MAX_LISTENERS] = {0};
+	struct pollfd pfd[RXL_CFG_MAX_LISTENERS];
 
+	for (uint32_t l = 0; l < dp->n_lst; l++)
+		pfd[l] = (struct pollfd){.fd = dp->lst[l].fd[i], .events = POLLIN};
 	if (rx_ctx_init(&x, dp, i))
 		return -ENOMEM;
 	/* S1: acquire; pairs with the release store in rxlogd's main. */
 	while (!atomic_load_explicit(&dp->stop_rx, memory_order_acquire)) {
+		/* Idle: sleep until a socket is readable (nothing is staged:
+		 * every round ends with flush_all()). idle stays high after a
+		 * timeout, so the loop sleeps again at once; a datagram resets
+		 * it. */
+		if (++idle > RXL_IDLE_ROUNDS && dp->idle_sleep)
+			(void)poll(pfd, dp->n_lst, RXL_IDLE_POLL_MS);
 		for (uint32_t l = 0; l < dp->n_lst; l++) {
 			struct rxl_listener_rt *L = &dp->lst[l];
 
@@ -305,6 +315,7 @@ int rxl_rx_socket_loop(void *arg)
 
 			if (n <= 0)
 				continue;
+			idle = 0;
 			int64_t now = wall_ms();
 
 			for (int k = 0; k < n; k++) {
@@ -783,9 +794,21 @@ int rxl_writer_loop(void *arg)
 		return -ENOMEM;
 	}
 	uint64_t last_pub = 0;
+	uint32_t idle = 0;
 
 	for (uint32_t rounds = 0;;) {
 		uint32_t got = 0;
+
+		/* Idle (socket source): nap, and nap longer once idle for
+		 * RXL_IDLE_ROUNDS naps in a row (the first records after a long
+		 * pause then wait up to 5 naps, 1 ms). */
+		if (++idle > RXL_IDLE_ROUNDS && dp->idle_sleep) {
+			long us = idle > 2 * RXL_IDLE_ROUNDS ? 5 * RXL_IDLE_SLEEP_US
+							     : RXL_IDLE_SLEEP_US;
+			struct timespec nap = {0, us * 1000};
+
+			nanosleep(&nap, NULL);
+		}
 
 		for (uint32_t i = 0; i < dp->n_rx; i++) {
 			/* Read the descriptors in place (the ring's zero-copy
@@ -798,6 +821,7 @@ int rxl_writer_loop(void *arg)
 			got += n;
 			if (!n)
 				continue;
+			idle = 0;
 			write_descs(dp, s, w, zc.ptr1, zc.n1, recs, cnt);
 			if (n > zc.n1)
 				write_descs(dp, s, w, zc.ptr2, n - zc.n1, recs, cnt);

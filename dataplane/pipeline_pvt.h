@@ -140,13 +140,14 @@ struct rxl_dp {
 	uint32_t n_parts;
 	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
 	struct rte_mempool *pool;
-	struct rte_mempool *jumbo;	  /* port source: whole reassembled datagrams */
-	uint32_t mbuf_data;		  /* bytes of payload an mbuf holds */
-	uint16_t port;			  /* port source: the DPDK port */
-	uint8_t mac[6];			  /* its MAC, for ARP replies */
-	unsigned l2l4_flags;		  /* RXL_L2L4_VERIFY_*: checksums computed in software */
-	uint64_t csum_ol_mask;		  /* NIC checksum verdicts read from ol_flags (0: none) */
-	uint8_t port_listener[65536];	  /* UDP port -> listener index + 1 (0: none) */
+	struct rte_mempool *jumbo;    /* port source: whole reassembled datagrams */
+	uint32_t mbuf_data;	      /* bytes of payload an mbuf holds */
+	uint16_t port;		      /* port source: the DPDK port */
+	uint8_t mac[6];		      /* its MAC, for ARP replies */
+	unsigned l2l4_flags;	      /* RXL_L2L4_VERIFY_*: checksums computed in software */
+	uint64_t csum_ol_mask;	      /* NIC checksum verdicts read from ol_flags (0: none) */
+	uint8_t port_listener[65536]; /* UDP port -> listener index + 1 (0: none) */
+	bool idle_sleep; /* socket source: lcores sleep when idle (rxl_rx_socket_loop) */
 	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
 	_Atomic int stop_wr;		  /* S2: release by main after every rx lcore returned */
 	struct rxl_rx_stats rx[RXL_MAX_RX];
@@ -162,6 +163,15 @@ struct rxl_dp {
 uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_report *out);
 
 /** Per-lcore launch argument. */
+/* Socket source only (a DPDK port's lcores poll without pause, as DPDK
+ * expects): rounds without work before an lcore sleeps, and the writer's
+ * nap, which bounds the latency it adds to the first datagram after a
+ * pause; the rx loop sleeps in poll(2) until a datagram or RXL_IDLE_POLL_MS
+ * (to see stop_rx). */
+#define RXL_IDLE_ROUNDS 1024
+#define RXL_IDLE_SLEEP_US 200
+#define RXL_IDLE_POLL_MS 20
+
 struct rxl_lcore_arg {
 	struct rxl_dp *dp;
 	uint32_t index;
@@ -169,8 +179,10 @@ struct rxl_lcore_arg {
 
 /**
  * The socket-source rx loop (rte_eal_remote_launch target): recvmmsg into
- * mbufs, parse, steer, enqueue. Never blocks: sockets are non-blocking and
- * a full ring is a counted drop.
+ * mbufs, parse, steer, enqueue. Never blocks on a writer: sockets are
+ * non-blocking and a full ring is a counted drop. Idle (RXL_IDLE_ROUNDS
+ * rounds without a datagram) it sleeps in poll(2) on its sockets, so a
+ * kernel-socket rxlogd with nothing to do uses no CPU.
  * Returns: 0 when stop_rx is set, -errno when set-up failed.
  */
 int rxl_rx_socket_loop(void *arg);
@@ -184,7 +196,9 @@ int rxl_rx_port_loop(void *arg);
 
 /**
  * The writer loop: dequeue descriptors, append them to the owned
- * partitions, free the mbufs, poll the logs. Returns once stop_wr is set
+ * partitions, free the mbufs, poll the logs. With dp->idle_sleep it sleeps
+ * RXL_IDLE_SLEEP_US at a time once idle for RXL_IDLE_ROUNDS rounds, and five
+ * times that after RXL_IDLE_ROUNDS naps. Returns once stop_wr is set
  * and every ring is empty, after closing its partitions (flush + fdatasync
  * + clean-shutdown marker).
  * Returns: 0, or the first partition error.

@@ -896,6 +896,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rxlogd: metrics on http://%s/metrics\n", cfg.prometheus);
 	unsigned lc, k = 0;
 
+	dp.idle_sleep = !port_src;
 	RTE_LCORE_FOREACH_WORKER (lc) {
 		if (k < dp.n_rx) {
 			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
