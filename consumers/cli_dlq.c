@@ -468,8 +468,14 @@ static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct d
 			q->key = keyed && rec.key ? q->bytes : NULL;
 			q->value = q->bytes + kl;
 		}
-		if (!err)
-			err = cli_sender_flush(cmd, s);
+		/* What was packed before a refused record (-EINVAL, -EMSGSIZE:
+		 * nothing of it was sent) still goes out, so that it can be
+		 * confirmed; after a send error nothing more is tried. */
+		if (!err || err == -EINVAL || err == -EMSGSIZE) {
+			int ferr = cli_sender_flush(cmd, s);
+
+			err = err ? err : ferr;
+		}
 		/* Only what was sent can be confirmed; a send error ends the
 		 * round after it. */
 		int seen = n ? confirm(cmd, rx, a->topic, np, start, keyed, pd, n) : 0;

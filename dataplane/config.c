@@ -20,7 +20,7 @@ static const char *const key_names[] = {"default", "host", "app", "source", "non
 static const char *const durability_names[] = {"none", "interval", "fsync"};
 static const char *const source_names[] = {"auto", "dpdk", "socket"};
 static const char *const huge_names[] = {"auto", "on", "off"};
-static const char *const csum_names[] = {"auto", "verify", "hardware", "off"};
+static const char *const csum_names[] = {"auto", "verify", "ipv4", "off"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -16,7 +16,7 @@
  *   prometheus = 127.0.0.1:9108       ; --prometheus ADDR:PORT ("off" disables)
  *   stats_interval_s = 5              ; --stats-interval (0 = no summary line)
  *   ring_size = 16384                 ; --ring-size: descriptors per rx->writer ring (power of 2)
- *   checksum = auto                   ; --checksum auto|verify|hardware|off (docs/DATAPLANE.md)
+ *   checksum = auto                   ; --checksum auto|verify|ipv4|off (docs/DATAPLANE.md)
  *
  *   [listen 5514]                     ; --listen 5514/syslog:topic=syslog,partitions=4,...
  *   format = syslog                   ; native | syslog | lines | raw
@@ -55,13 +55,14 @@ enum rxl_cfg_format {
 };
 enum rxl_cfg_key { RXL_KEY_DEFAULT = 0, RXL_KEY_HOST, RXL_KEY_APP, RXL_KEY_SOURCE, RXL_KEY_NONE };
 enum rxl_cfg_huge { RXL_HUGE_AUTO = 0, RXL_HUGE_ON, RXL_HUGE_OFF };
-/* IPv4 header and UDP checksums on a DPDK port. verify: the NIC's verdict
- * where it gives one, software otherwise; hardware: only the NIC's verdict
- * (frames without one are accepted); off: none. auto: hardware on ports
- * fed by the kernel (af_packet, af_xdp, tap: the kernel checked frames from
- * a NIC, and frames from a local sender carry checksums left to an offload
- * that never ran), verify on every other port. */
-enum rxl_cfg_csum { RXL_CSUM_AUTO = 0, RXL_CSUM_VERIFY, RXL_CSUM_HARDWARE, RXL_CSUM_OFF };
+/* IPv4 header and UDP checksums on a DPDK port. The NIC's verdicts are
+ * used where it gives them; without one, verify: both checked in software;
+ * ipv4: the IPv4 header checksum in software, UDP not checked; off: none
+ * (no verdicts read either). auto: ipv4 on ports fed by the kernel
+ * (af_packet, af_xdp, tap: frames from a local sender carry UDP checksums
+ * left to an offload that never ran, while Linux always completes the IPv4
+ * header's), verify on every other port. */
+enum rxl_cfg_csum { RXL_CSUM_AUTO = 0, RXL_CSUM_VERIFY, RXL_CSUM_IPV4, RXL_CSUM_OFF };
 
 struct rxl_cfg_addr {
 	int family; /* AF_INET or AF_INET6 */

@@ -48,7 +48,7 @@ static void usage(FILE *f)
 		"N]\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
 		"              [--stats-interval S] [--ring-size N] [--prometheus ADDR:PORT|off]\n"
-		"              [--checksum auto|verify|hardware|off]\n"
+		"              [--checksum auto|verify|ipv4|off]\n"
 		"              --listen PORT/FORMAT[:key=value,...]...\n"
 		"  e.g. rxlogd --data ./data --source socket \\\n"
 		"         --listen 5514/syslog:topic=syslog,partitions=4 \\\n"
@@ -242,7 +242,7 @@ static void csum_setup(struct rxl_dp *dp, const struct rxl_cfg *c,
 		mode = RXL_CSUM_VERIFY;
 		for (size_t k = 0; k < sizeof(kernel_fed) / sizeof(kernel_fed[0]); k++)
 			if (!strcmp(drv, kernel_fed[k]))
-				mode = RXL_CSUM_HARDWARE;
+				mode = RXL_CSUM_IPV4;
 	}
 	dp->l2l4_flags = 0;
 	dp->csum_ol_mask = 0;
@@ -252,15 +252,15 @@ static void csum_setup(struct rxl_dp *dp, const struct rxl_cfg *c,
 	}
 	conf->rxmode.offloads |= hw;
 	dp->csum_ol_mask = RTE_MBUF_F_RX_IP_CKSUM_MASK | RTE_MBUF_F_RX_L4_CKSUM_MASK;
+	dp->l2l4_flags = RXL_L2L4_VERIFY_IPV4_CSUM;
 	if (mode == RXL_CSUM_VERIFY)
-		dp->l2l4_flags = RXL_L2L4_VERIFY_IPV4_CSUM | RXL_L2L4_VERIFY_UDP_CSUM;
-	snprintf(what, len, "%s%s%s%s", hw ? "checked by the NIC" : "",
-		 hw && mode == RXL_CSUM_VERIFY ? ", else " : "",
-		 mode == RXL_CSUM_VERIFY ? "verified in software" : "",
-		 mode == RXL_CSUM_HARDWARE && !hw
-			 ? (c->checksum == RXL_CSUM_AUTO
-				    ? "left to the kernel (the port is fed by the kernel)"
-				    : "not checked (the port verifies none)")
+		dp->l2l4_flags |= RXL_L2L4_VERIFY_UDP_CSUM;
+	snprintf(what, len, "%s%s%s", hw ? "checked by the NIC, else " : "",
+		 mode == RXL_CSUM_VERIFY ? "IPv4 and UDP verified in software"
+					 : "IPv4 verified in software, UDP not checked",
+		 mode == RXL_CSUM_IPV4 && c->checksum == RXL_CSUM_AUTO
+			 ? " (a port fed by the kernel: locally sent frames carry unfinished UDP "
+			   "checksums)"
 			 : "");
 }
 

@@ -62,7 +62,7 @@ static void test_file_then_flags_override(void **state)
 			    "data = /var/lib/rxlog ; inline comment\n"
 			    "writer_cores = 2\n"
 			    "hugepages = off\n"
-			    "checksum = hardware\n"
+			    "checksum = ipv4\n"
 			    "\n"
 			    "[listen 5514]\n"
 			    "format = syslog\n"
@@ -81,7 +81,7 @@ static void test_file_then_flags_override(void **state)
 	assert_string_equal(c.data, "/var/lib/rxlog");
 	assert_int_equal(c.writer_cores, 2);
 	assert_int_equal(c.hugepages, RXL_HUGE_OFF);
-	assert_int_equal(c.checksum, RXL_CSUM_HARDWARE);
+	assert_int_equal(c.checksum, RXL_CSUM_IPV4);
 	assert_int_equal(c.n_listeners, 2);
 	assert_string_equal(c.listeners[0].topic, "syslog"); /* defaults to the format */
 	assert_int_equal(c.listeners[0].log.durability, RXL_DUR_FSYNC);
@@ -119,7 +119,7 @@ static void test_bad_settings_say_what_to_change(void **state)
 		{"rx_cores", "0", "rx_cores"},
 		{"source", "kernel", "must be one of auto, dpdk, socket"},
 		{"hugepages", "maybe", "must be one of auto, on, off"},
-		{"checksum", "sometimes", "must be one of auto, verify, hardware, off"},
+		{"checksum", "sometimes", "must be one of auto, verify, ipv4, off"},
 		{"prometheus", "9108", "ADDR:PORT"},
 		{"ring_size", "1000", "power of 2"},
 	};

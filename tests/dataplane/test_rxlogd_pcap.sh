@@ -64,11 +64,13 @@ def frag4(dst_ip, dport, payload, ident, mtu_data=1480):
         ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
         out.append(b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + chunk)
     return out
-def frag6(src, dst, dport, payload, ident, mtu_data=1232):
+def frag6(src, dst, dport, payload, ident, mtu_data=1232, bad_csum=False):
     ulen = 8 + len(payload)
     ph = src + dst + struct.pack("!I", ulen) + b"\0\0\0\x11"
     udp = struct.pack("!HHHH", 40002, dport, ulen, 0) + payload
     c = csum(ph + udp) or 0xffff
+    if bad_csum:  # only the whole datagram can tell: checked after reassembly
+        c ^= 0x0100
     udp = udp[:6] + struct.pack("!H", c) + udp[8:]
     out = []
     for off in range(0, len(udp), mtu_data):
@@ -94,9 +96,10 @@ frames = [
     udp4(us, 5514, b"no priority"),                     # syslog_no_pri
     # Checksums (net_pcap: verified in software, checksum = auto).
     udp4(us, 5514, b"<14>Nov 27 10:00:00 csumgood app: kept", with_csum=True),
-    flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad1 app: payload bit", with_csum=True), 60),
+    flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad1 app: payload bit", with_csum=True), 80),
     flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad2 app: header bit"), 14 + 8),  # TTL
-] + frag4(us, 5514, big, 4242) + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6hst"), 77)
+] + frag4(us, 5514, big, 4242) + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6hst"), 77) \
+  + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6bad"), 78, bad_csum=True)
 with open(sys.argv[1], "wb") as f:
     for fr in frames:
         f.write(struct.pack("<IIII", 1, 0, len(fr), len(fr)) + fr)
@@ -124,14 +127,16 @@ import json, sys
 s = json.loads(sys.argv[1]); frames = int(sys.argv[2])
 assert s["nic"]["ipackets"] == frames, (s["nic"], frames)
 fr = s["frames"]
-assert sum(fr.values()) == frames, fr
+# Every frame once, plus the reassembled datagram that failed its own check
+# (its fragments were counted as fragments).
+assert sum(fr.values()) == frames + 1, fr
 assert fr.get("arp") == 1 and fr.get("ndp_ns") == 1 and fr.get("truncated_ethernet") == 1, fr
-assert fr.get("fragment") == 6 and s["reassembled"] == 2, (fr, s["reassembled"])
+assert fr.get("fragment") == 9 and s["reassembled"] == 3, (fr, s["reassembled"])
 assert s["not_ours"] == 2, s
 assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
 assert s["formats"].get("native_bad_magic") == 1 and fr.get("ipv4_length") == 1, (s["formats"], fr)
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
-assert fr.get("udp_checksum") == 1 and fr.get("ipv4_checksum") == 1, fr
+assert fr.get("udp_checksum") == 2 and fr.get("ipv4_checksum") == 1, fr  # 1 reassembled
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
@@ -151,7 +156,7 @@ for line in sys.stdin:
         want.discard(r["key"])
 assert not want, want
 # The datagram with a correct UDP checksum is kept, the two damaged ones not.
-assert "csumgood" in seen and not {"csumbad1", "csumbad2"} & seen, seen
+assert "csumgood" in seen and not {"csumbad1", "csumbad2", "frag6bad"} & seen, seen
 ' || fail "reassembled messages, checksums"
 # The ARP reply: from our address to the asker, opcode 2.
 python3 - "$tmp/out.pcap" <<'PY' || fail "no ARP reply in tx_pcap"
