@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -16,6 +18,55 @@
 #include "log_pvt.h"
 #include "rxl_crc32c.h"
 #include "rxl_err.h"
+
+/* Where version 1 (an odd/even seqlock, then the futex line) kept the line
+ * that version 2 keeps at offsetof(struct rxl_state_file, ckpt): the
+ * recovery checkpoint and the corruption record, in the same layout. */
+#define RXL_STATE_V1_CKPT 192
+#define RXL_STATE_CKPT_LINE                                                   \
+	(offsetof(struct rxl_state_file, corrupt_offset) + sizeof(uint64_t) - \
+	 offsetof(struct rxl_state_file, ckpt))
+
+/* A writer found a page of an older layout (*m, mapped read-write): build
+ * the current one in "state.tmp" with the identity line, the recovery
+ * checkpoint and the corruption record carried over (without the
+ * checkpoint, recovery could take damage in a durable batch for a torn
+ * tail and cut it), and rename it over "state". Readers still running an
+ * older rxlog keep their mapping of the old file, which no longer changes,
+ * rather than reading the new layout as theirs. On success *m is the new
+ * page and the old one is unmapped. */
+static int upgrade(int dirfd, void **m)
+{
+	const uint8_t *old = *m;
+	int fd = rxl_io->openat(dirfd, "state.tmp", O_RDWR | O_CREAT | O_TRUNC, 0644), err;
+	void *n;
+
+	if (fd < 0)
+		return rxl_err_set(fd, "state file: upgrade: %s", strerror(-fd));
+	err = rxl_io->ftruncate(fd, RXL_STATE_SIZE);
+	n = err ? MAP_FAILED
+		: mmap(NULL, RXL_STATE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (n == MAP_FAILED)
+		return rxl_err_set(err ? err : -errno, "state file: upgrade: %s",
+				   strerror(err ? -err : errno));
+	struct rxl_state_file *st = n;
+
+	_Static_assert(RXL_STATE_V1_CKPT + RXL_STATE_CKPT_LINE <= RXL_STATE_SIZE, "v1 line 3");
+	memcpy(n, old, offsetof(struct rxl_state_file, pad0)); /* identity: same in v1 */
+	memcpy(&st->ckpt, old + RXL_STATE_V1_CKPT, RXL_STATE_CKPT_LINE);
+	st->version = RXL_STATE_VERSION;
+	err = rxl_io->renameat(dirfd, "state.tmp", "state");
+	if (!err)
+		err = rxl_io_fsync_dir(dirfd);
+	if (err) {
+		munmap(n, RXL_STATE_SIZE);
+		return rxl_err_set(err, "state file: upgrade: %s", strerror(-err));
+	}
+	munmap(*m, RXL_STATE_SIZE);
+	*m = n;
+	return 0;
+}
 
 int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 		  struct rxl_state_file **out)
@@ -55,11 +106,12 @@ int rxl_state_map(int dirfd, bool create, bool writable, uint64_t segment_bytes,
 	}
 	struct rxl_state_file *st = m;
 
-	/* A writer re-initialises a page of an older layout: everything on it
-	 * is derived (recovery rebuilds it from the segments, the missing
-	 * checkpoint only makes that scan start at the beginning). */
-	if (fresh || (writable && (st->magic == 0 || (st->magic == RXL_STATE_MAGIC &&
-						      st->version < RXL_STATE_VERSION)))) {
+	if (writable && !fresh && st->magic == RXL_STATE_MAGIC && st->version < RXL_STATE_VERSION) {
+		err = upgrade(dirfd, &m);
+		if (err)
+			goto close_fd;
+		st = m;
+	} else if (fresh || (writable && st->magic == 0)) {
 		memset(m, 0, RXL_STATE_SIZE);
 		st->version = RXL_STATE_VERSION;
 		st->segment_bytes = segment_bytes;
@@ -122,11 +174,13 @@ static void publish_upto(struct rxl_state_file *st, const struct rxl_pub *p, int
 
 	_Static_assert(sizeof(field) / sizeof(field[0]) + 1 == RXL_STATE_PUBLISH_STORES,
 		       "every store of a publish is a step");
-	/* P1: release fence; orders the previous publish's seq store (which
-	 * moved readers off this copy) before the field stores below, so a
-	 * reader that sees any of them re-reads a seq other than the one that
-	 * sent it here (fence-fence with A2 in rxl_state_read()). Readers of
-	 * pub[s & 1] are not disturbed at all. */
+	/* P1: release fence, fence-fence with A2 in rxl_state_read(). A
+	 * reader here loaded seq = s - 1 (this copy was then the current one).
+	 * If its field loads see any store below, A2 makes its re-read of seq
+	 * see at least the value s that the load above read (read-read
+	 * coherence; that load is sequenced before this fence, also when s was
+	 * left by a writer that died), so it retries. Readers of pub[s & 1]
+	 * are not disturbed at all. */
 	rxl_fence_release();
 	for (int i = 0; i < RXL_STATE_PUBLISH_STORES - 1; i++) {
 		if (i == stop)
