@@ -184,6 +184,21 @@ static void test_state_publish_cut_at_every_store(void **state)
 	tu_rmrf(dir);
 }
 
+/* The running publisher child, so that a failed assertion (which leaves
+ * the test function at once) does not leave it spinning on a CPU. */
+static pid_t publisher;
+
+static int kill_publisher(void **state)
+{
+	(void)state;
+	if (publisher > 0) {
+		kill(publisher, SIGKILL);
+		waitpid(publisher, NULL, 0);
+	}
+	publisher = 0;
+	return 0;
+}
+
 static void test_state_publisher_killed_anywhere_leaves_readers_whole(void **state)
 {
 	char *dir = tu_tmpdir("state");
@@ -199,8 +214,11 @@ static void test_state_publisher_killed_anywhere_leaves_readers_whole(void **sta
 		pid_t pid = fork();
 
 		if (pid == 0) {
-			/* Dies with the test, also when an assertion ends it. */
+			/* Dies with the test process (the teardown kills it
+			 * when an assertion ends the test). */
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == 1)
+				_exit(0); /* the parent died before prctl */
 			/* A publisher that never stops: most of its time is
 			 * spent between the first and the last store of a
 			 * publish, so most kills land there. */
@@ -210,6 +228,7 @@ static void test_state_publisher_killed_anywhere_leaves_readers_whole(void **sta
 			}
 		}
 		assert_true(pid > 0);
+		publisher = pid;
 		/* Let this publisher get going, then kill it at a random point. */
 		do {
 			rxl_state_read(st, &p);
@@ -225,6 +244,7 @@ static void test_state_publisher_killed_anywhere_leaves_readers_whole(void **sta
 		}
 		kill(pid, SIGKILL);
 		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		publisher = 0;
 		/* A dead publisher must not make this wait: SIGALRM's default
 		 * action ends the test if it does. */
 		alarm(10);
@@ -246,7 +266,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_state_publish_cut_at_every_store),
-		cmocka_unit_test(test_state_publisher_killed_anywhere_leaves_readers_whole),
+		cmocka_unit_test_teardown(test_state_publisher_killed_anywhere_leaves_readers_whole,
+					  kill_publisher),
 		cmocka_unit_test(test_sigkill_under_fsync_loses_nothing_durable),
 	};
 
