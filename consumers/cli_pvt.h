@@ -282,6 +282,7 @@ struct cli_rxlogd {
 	char addr[64];	 /* IPv4 address it answers on */
 	unsigned port;	 /* UDP port of the listener */
 	long pid;
+	unsigned max_event_bytes; /* its limit on key + value (0: not known, none) */
 };
 
 /**
@@ -295,7 +296,8 @@ bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
 struct cli_sender {
 	int fd;
 	bool native, lines;
-	int kind;	     /* the listener's enum rxl_fmt_kind (dataplane/rxl_formats.h) */
+	int kind;		  /* the listener's enum rxl_fmt_kind (dataplane/rxl_formats.h) */
+	unsigned max_event_bytes; /* the listener's limit on key + value (0: none) */
 	uint8_t dgram[1400]; /* lines: the datagram being filled; native: where it is encoded */
 	size_t used;	     /* bytes of the datagram being filled (native: once encoded) */
 	uint32_t n;	     /* records packed, not sent yet (native: in recs; lines: in dgram) */

@@ -28,11 +28,12 @@ bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
 	fp = fopen(path, "r");
 	if (!fp)
 		return false;
-	n = fscanf(fp, "format=%31s addr=%63s port=%u pid=%ld", o->format, o->addr, &o->port,
-		   &o->pid);
+	o->max_event_bytes = 0; /* absent in files of older rxlogd */
+	n = fscanf(fp, "format=%31s addr=%63s port=%u pid=%ld max_event_bytes=%u", o->format,
+		   o->addr, &o->port, &o->pid, &o->max_event_bytes);
 	fclose(fp);
 	/* A file left behind by an rxlogd that died names a dead pid. */
-	return n == 4 && o->pid > 0 && !(kill((pid_t)o->pid, 0) < 0 && errno == ESRCH);
+	return n >= 4 && o->pid > 0 && !(kill((pid_t)o->pid, 0) < 0 && errno == ESRCH);
 }
 
 int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlogd *o)
@@ -46,6 +47,7 @@ int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlo
 	if (rxl_fmt_kind_from_name(o->format, &kind))
 		return cli_err(cmd, "rxlogd's listener: %s", rxl_err_msg()), -EINVAL;
 	s->kind = (int)kind;
+	s->max_event_bytes = o->max_event_bytes;
 	s->native = kind == RXL_FMT_NATIVE;
 	s->lines = kind == RXL_FMT_LINES;
 	if (inet_pton(AF_INET, o->addr, &to.sin_addr) != 1)
@@ -105,7 +107,9 @@ static int stored_as_is(const char *cmd, const struct cli_sender *s, const void 
 {
 	uint8_t d[sizeof(s->dgram)];
 	size_t n = vl;
-	struct rxl_fmt_config cfg = {.kind = (enum rxl_fmt_kind)s->kind, .key = RXL_FMT_KEY_NONE};
+	struct rxl_fmt_config cfg = {.kind = (enum rxl_fmt_kind)s->kind,
+				     .key = RXL_FMT_KEY_DEFAULT, /* syslog: the host counts */
+				     .max_event_bytes = s->max_event_bytes};
 	struct rxl_fmt_counters cnt = {0};
 	struct rxl_event ev[2];
 	uint32_t pos = 0;
@@ -124,10 +128,16 @@ static int stored_as_is(const char *cmd, const struct cli_sender *s, const void 
 	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
 		if (cnt.n[r] && (k < 1 || rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r)))
 			why = rxl_fmt_drop_name((enum rxl_fmt_reason)r);
-	cli_err(cmd,
-		"a record the rxlogd %s listener would not store as it is (%s); send it to a "
-		"native listener",
-		rxl_fmt_kind_name(cfg.kind), why);
+	if (cnt.n[RXL_FMT_OVERSIZE_EVENT])
+		cli_err(cmd,
+			"a record of %zu bytes is over the rxlogd %s listener's "
+			"max_event_bytes = %u (oversize_event)",
+			vl, rxl_fmt_kind_name(cfg.kind), s->max_event_bytes);
+	else
+		cli_err(cmd,
+			"a record the rxlogd %s listener would not store as it is (%s); send it "
+			"to a native listener",
+			rxl_fmt_kind_name(cfg.kind), why);
 	return -EINVAL;
 }
 
@@ -143,6 +153,13 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 		size_t kl = key_len > 0 ? (size_t)key_len : 0,
 		       sz = RXL_NATIVE_EVENT_HDR_LEN + kl + vl;
 
+		if (s->max_event_bytes && kl + vl > s->max_event_bytes) {
+			cli_err(cmd,
+				"a record (key %zu, value %zu bytes) is over the rxlogd listener's "
+				"max_event_bytes = %u (it would be dropped as oversize_event)",
+				kl, vl, s->max_event_bytes);
+			return -EMSGSIZE;
+		}
 		if (kl >= sizeof(s->keys[0]) || vl > sizeof(s->vals[0]) ||
 		    RXL_NATIVE_HDR_LEN + sz > sizeof(s->dgram)) {
 			cli_err(cmd,

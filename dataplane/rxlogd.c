@@ -928,9 +928,10 @@ int main(int argc, char **argv)
 		snprintf(reg, sizeof(reg), "%s/__rxlogd/%s", cfg.data, cfg.listeners[l].topic);
 		fp = fopen(reg, "w");
 		if (fp) {
-			fprintf(fp, "format=%s addr=%s port=%u pid=%ld\n",
+			fprintf(fp, "format=%s addr=%s port=%u pid=%ld max_event_bytes=%u\n",
 				rxl_cfg_format_name(cfg.listeners[l].format), ip,
-				cfg.listeners[l].port, (long)getpid());
+				cfg.listeners[l].port, (long)getpid(),
+				cfg.listeners[l].max_event_bytes);
 			fclose(fp);
 		}
 	}

@@ -26,7 +26,7 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
   --eal "--log-level=4" --stats-interval 0 --prometheus "127.0.0.1:$pm" \
   --listen "$pn/native:topic=telemetry,partitions=4" \
   --listen "$ps/syslog:topic=syslog,partitions=2" \
-  --listen "$pl/lines:topic=app" --listen "$pj/native:topic=jobs,partitions=2" \
+  --listen "$pl/lines:topic=app" --listen "$pj/native:topic=jobs,partitions=2,max_event_bytes=64" \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
@@ -131,6 +131,12 @@ sent=$((sent + 2)) dgrams=$((dgrams + 2))
 printf 'job%d:payload %d\n' 1 1 2 2 3 3 4 4 5 5 >"$tmp/jobs"
 "$rxlog" produce --data "$tmp/data" --topic jobs --key-separator : <"$tmp/jobs" 2>/dev/null ||
   fail "produce jobs"
+# Over the listener's max_event_bytes (64): refused, not sent to be dropped.
+if printf 'job9:%0100d\n' 9 | "$rxlog" produce --data "$tmp/data" --topic jobs \
+  --key-separator : 2>"$tmp/produce.err"; then
+  fail "produce sent a record over max_event_bytes"
+fi
+grep -q "max_event_bytes = 64" "$tmp/produce.err" || fail "$(cat "$tmp/produce.err")"
 for _ in $(seq 50); do
   [[ $("$rxlog" topics --data "$tmp/data" | awk '$1 == "jobs" {s += $5} END {print s + 0}') -eq 5 ]] &&
     break
