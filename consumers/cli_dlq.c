@@ -462,9 +462,10 @@ static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct d
 			*q = (struct pending){.dlq_offset = rec.offset,
 					      .key_len = rec.key_len,
 					      .value_len = rec.value_len};
-			memcpy(q->bytes, rec.key, kl);
-			memcpy(q->bytes + kl, rec.value,
-			       rec.value_len > 0 ? (size_t)rec.value_len : 0);
+			if (kl) /* null keys and values have no pointer to copy from */
+				memcpy(q->bytes, rec.key, kl);
+			if (rec.value_len > 0)
+				memcpy(q->bytes + kl, rec.value, (size_t)rec.value_len);
 			q->key = keyed && rec.key ? q->bytes : NULL;
 			q->value = q->bytes + kl;
 		}

@@ -115,13 +115,15 @@ static int stored_as_is(const char *cmd, const struct cli_sender *s, const void 
 	uint32_t pos = 0;
 	const char *why = "it would be stored with other bytes";
 
-	memcpy(d, value, vl); /* the caller checked vl < sizeof(d) */
+	if (vl) /* the caller checked vl < sizeof(d); a null value has no pointer */
+		memcpy(d, value, vl);
 	if (s->lines)
 		d[n++] = '\n';
 	struct rxl_fmt_in in = {.data = d, .len = (uint32_t)n};
 	int k = rxl_fmt_parse(&cfg, &in, &pos, ev, 2, &cnt);
 
-	if (k == 1 && pos == n && ev[0].value_len == (int32_t)vl && !memcmp(ev[0].value, value, vl))
+	if (k == 1 && pos == n && ev[0].value_len == (int32_t)vl &&
+	    (!vl || !memcmp(ev[0].value, value, vl)))
 		return 0;
 	if (k > 1)
 		why = "it would become more than one record";
@@ -174,8 +176,10 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 			return err;
 		if (!s->n)
 			s->used = RXL_NATIVE_HDR_LEN;
-		memcpy(s->keys[s->n], key, kl);
-		memcpy(s->vals[s->n], value, vl);
+		if (kl) /* a null key (or value) has no pointer to copy from */
+			memcpy(s->keys[s->n], key, kl);
+		if (vl)
+			memcpy(s->vals[s->n], value, vl);
 		s->recs[s->n] = (struct rxl_record_in){.key = s->keys[s->n],
 						       .key_len = key_len < 0 ? -1 : key_len,
 						       .value = s->vals[s->n],
@@ -194,7 +198,7 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 	if (s->lines) {
 		if (s->used + vl + 1 > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
 			return err;
-		memcpy(s->dgram + s->used, value, vl);
+		memcpy(s->dgram + s->used, value, vl); /* vl > 0: an empty value was refused */
 		s->used += vl;
 		s->dgram[s->used++] = '\n';
 		s->n++;
