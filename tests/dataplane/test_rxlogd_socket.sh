@@ -30,6 +30,15 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
+# Idle, the socket source sleeps (poll(2), writer naps): CPU time over 2 s
+# stays far under the 4 s that two busy-polling lcores take.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+sleep 0.5 # past the first 1024 empty rounds
+t0=$(cpu_ticks)
+sleep 2
+t1=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
+(((t1 - t0) * 4 < 2 * hz)) || fail "idle rxlogd used $(((t1 - t0) * 1000 / hz)) ms of CPU in 2 s"
 
 # A consumer following the native topic while the events arrive: the
 # latency from each event's send time (rxlog-gen puts it in send_ns) to
