@@ -469,10 +469,10 @@ static int redrive_part_rxlogd(const char *cmd, struct rxlog *rx, const struct d
 			q->key = keyed && rec.key ? q->bytes : NULL;
 			q->value = q->bytes + kl;
 		}
-		/* What was packed before a refused record (-EINVAL, -EMSGSIZE:
-		 * nothing of it was sent) still goes out, so that it can be
-		 * confirmed; after a send error nothing more is tried. */
-		if (!err || err == -EINVAL || err == -EMSGSIZE) {
+		/* What was packed before a refused record still goes out, so
+		 * that it can be confirmed; after a failed send nothing more is
+		 * tried. */
+		if (!s->failed) {
 			int ferr = cli_sender_flush(cmd, s);
 
 			err = err ? err : ferr;

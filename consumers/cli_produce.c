@@ -186,19 +186,10 @@ static int open_partitions(struct producer *pr, struct rxlog *rx, int only)
 	return 0;
 }
 
-struct via_rxlogd {
-	struct cli_sender *s;
-	bool send_failed; /* the idle flush failed (and said why) */
-};
-
 /* produce_via_rxlogd()'s idle step: send what is packed. */
 static int sender_flush(void *arg)
 {
-	struct via_rxlogd *v = arg;
-	int err = cli_sender_flush("produce", v->s);
-
-	v->send_failed = err != 0;
-	return err;
+	return cli_sender_flush("produce", arg); /* a failure says why, sets ->failed */
 }
 
 /* Send stdin's lines to the rxlogd that owns the topic, as datagrams of
@@ -210,7 +201,6 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const struct c
 {
 	struct cli_sender *s = malloc(sizeof(*s));
 	struct lines in = {.cap = 64 * 1024};
-	struct via_rxlogd via = {.s = s};
 	uint64_t lineno = 0;
 	int err;
 
@@ -227,13 +217,13 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const struct c
 		char *line = NULL, *at;
 		size_t len = 0;
 
-		err = next_line(&in, sender_flush, &via, &line, &len);
+		err = next_line(&in, sender_flush, s, &line, &len);
 		if (err == 0 || err == -EINTR) {
 			err = 0;
 			break;
 		}
 		if (err < 0) {
-			if (!via.send_failed)
+			if (!s->failed)
 				cli_err(cmd, "reading stdin: %s", strerror(-err));
 			break;
 		}
@@ -259,8 +249,9 @@ static int produce_via_rxlogd(const char *cmd, const char *topic, const struct c
 				     ts >= 0 ? ts : now_ms());
 	}
 	/* What was read before a refused line still goes out, as on the
-	 * direct path ("the records before it are written"). */
-	if (!via.send_failed) {
+	 * direct path ("the records before it are written"); after a failed
+	 * send nothing more is tried. */
+	if (!s->failed) {
 		int ferr = cli_sender_flush(cmd, s);
 
 		err = err ? err : ferr;

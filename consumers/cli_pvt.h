@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "rxl_formats.h"
 #include "rxlog.h"
 
 #define CLI_OK 0
@@ -295,8 +296,8 @@ bool cli_rxlogd_owner(const char *data, const char *topic, struct cli_rxlogd *o)
 /** Records on their way to an rxlogd, as datagrams of its listener's format. */
 struct cli_sender {
 	int fd;
-	bool native, lines;
-	int kind;		  /* the listener's enum rxl_fmt_kind (dataplane/rxl_formats.h) */
+	bool failed;		  /* a send(2) failed (and said why): send nothing more */
+	enum rxl_fmt_kind kind;	  /* the listener's format */
 	unsigned max_event_bytes; /* the listener's limit on key + value (0: none) */
 	uint8_t dgram[1400]; /* lines: the datagram being filled; native: where it is encoded */
 	size_t used;	     /* bytes of the datagram being filled (native: once encoded) */

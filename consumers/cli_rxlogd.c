@@ -46,10 +46,8 @@ int cli_sender_open(const char *cmd, struct cli_sender *s, const struct cli_rxlo
 
 	if (rxl_fmt_kind_from_name(o->format, &kind))
 		return cli_err(cmd, "rxlogd's listener: %s", rxl_err_msg()), -EINVAL;
-	s->kind = (int)kind;
+	s->kind = kind;
 	s->max_event_bytes = o->max_event_bytes;
-	s->native = kind == RXL_FMT_NATIVE;
-	s->lines = kind == RXL_FMT_LINES;
 	if (inet_pton(AF_INET, o->addr, &to.sin_addr) != 1)
 		return cli_err(cmd, "rxlogd's address \"%s\" is not IPv4", o->addr), -EINVAL;
 	s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -68,6 +66,7 @@ static int send_dgram(const char *cmd, struct cli_sender *s, const void *p, size
 		int err = -errno;
 
 		cli_err(cmd, "sending to rxlogd: %s", strerror(errno));
+		s->failed = true;
 		return err;
 	}
 	return 0;
@@ -77,7 +76,7 @@ int cli_sender_flush(const char *cmd, struct cli_sender *s)
 {
 	int err = 0;
 
-	if (s->native && s->n) {
+	if (s->kind == RXL_FMT_NATIVE && s->n) {
 		struct rxl_native_hdr h = {.producer_id = -1};
 		int dl = rxl_native_encode(s->dgram, sizeof(s->dgram), &h, s->recs, s->n);
 
@@ -89,7 +88,7 @@ int cli_sender_flush(const char *cmd, struct cli_sender *s)
 			s->sent += s->n;
 		s->n = 0;
 		s->used = 0;
-	} else if (s->lines && s->used) {
+	} else if (s->kind == RXL_FMT_LINES && s->used) {
 		err = send_dgram(cmd, s, s->dgram, s->used);
 		if (!err)
 			s->sent += s->n;
@@ -107,7 +106,7 @@ static int stored_as_is(const char *cmd, const struct cli_sender *s, const void 
 {
 	uint8_t d[sizeof(s->dgram)];
 	size_t n = vl;
-	struct rxl_fmt_config cfg = {.kind = (enum rxl_fmt_kind)s->kind,
+	struct rxl_fmt_config cfg = {.kind = s->kind,
 				     .key = RXL_FMT_KEY_DEFAULT, /* syslog: the host counts */
 				     .max_event_bytes = s->max_event_bytes};
 	struct rxl_fmt_counters cnt = {0};
@@ -117,7 +116,7 @@ static int stored_as_is(const char *cmd, const struct cli_sender *s, const void 
 
 	if (vl) /* the caller checked vl < sizeof(d); a null value has no pointer */
 		memcpy(d, value, vl);
-	if (s->lines)
+	if (s->kind == RXL_FMT_LINES)
 		d[n++] = '\n';
 	struct rxl_fmt_in in = {.data = d, .len = (uint32_t)n};
 	int k = rxl_fmt_parse(&cfg, &in, &pos, ev, 2, &cnt);
@@ -149,7 +148,7 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 	size_t vl = value_len > 0 ? (size_t)value_len : 0;
 	int err;
 
-	if (s->native) {
+	if (s->kind == RXL_FMT_NATIVE) {
 		/* Its bytes in a datagram (docs/WIRE.md): checked before it is
 		 * packed, so a datagram never outgrows s->dgram. */
 		size_t kl = key_len > 0 ? (size_t)key_len : 0,
@@ -195,7 +194,7 @@ int cli_sender_add(const char *cmd, struct cli_sender *s, const void *key, int32
 	}
 	if ((err = stored_as_is(cmd, s, value, vl)))
 		return err;
-	if (s->lines) {
+	if (s->kind == RXL_FMT_LINES) {
 		if (s->used + vl + 1 > sizeof(s->dgram) && (err = cli_sender_flush(cmd, s)))
 			return err;
 		memcpy(s->dgram + s->used, value, vl); /* vl > 0: an empty value was refused */

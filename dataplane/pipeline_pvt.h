@@ -162,7 +162,6 @@ struct rxl_dp {
  */
 uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_report *out);
 
-/** Per-lcore launch argument. */
 /* Socket source only (a DPDK port's lcores poll without pause, as DPDK
  * expects): rounds without work before an lcore sleeps, and the writer's
  * nap, which bounds the latency it adds to the first datagram after a
@@ -172,6 +171,7 @@ uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_rep
 #define RXL_IDLE_SLEEP_US 200
 #define RXL_IDLE_POLL_MS 20
 
+/** Per-lcore launch argument. */
 struct rxl_lcore_arg {
 	struct rxl_dp *dp;
 	uint32_t index;

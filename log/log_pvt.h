@@ -87,8 +87,7 @@ struct rxl_state_file {
 	uint32_t magic;
 	uint32_t version;
 	uint64_t segment_bytes;	 /* the writer's config: readers map this much */
-	uint32_t index_interval; /* the writer's index_interval_bytes (recovery re-derives with it)
-				  */
+	uint32_t index_interval; /* the writer's index_interval_bytes (recovery rebuilds with it) */
 	uint8_t pad0[RXL_CACHE_LINE - 20];
 
 	RXL_ALIGN_CL _Atomic uint32_t seq; /* readers use pub[seq & 1] */

@@ -16,8 +16,7 @@ tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-v-XXXXXX")
 pid=
 cleanup() {
   [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
-  ip link del "$host" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  rxl_veth_teardown "$ns" "$host"
   rm -rf "$tmp"
 }
 trap cleanup EXIT

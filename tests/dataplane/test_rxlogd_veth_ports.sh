@@ -22,9 +22,7 @@ tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-p-XXXXXX")
 pid=
 cleanup() {
   [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
-  ip link set dev "$host" xdp off 2>/dev/null || true
-  ip link del "$host" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
+  rxl_veth_teardown "$ns" "$host"
   rm -rf "$tmp"
 }
 trap cleanup EXIT

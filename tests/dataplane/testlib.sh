@@ -15,7 +15,8 @@ rxl_wait_listening() {
 
 # rxl_veth_setup NS HOST PEER: network namespace NS, a veth pair HOST/PEER
 # with PEER inside NS as 198.18.0.2/24, both up. Skips the test (exit 77)
-# when the kernel lacks netns or veth. The caller's clean-up removes them.
+# when the kernel lacks netns or veth. The caller's clean-up removes them
+# (rxl_veth_teardown).
 rxl_veth_setup() {
   local ns=$1 host=$2 peer=$3
   ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
@@ -25,6 +26,14 @@ rxl_veth_setup() {
   ip -n "$ns" link set "$peer" up
   ip -n "$ns" link set lo up
   ip link set "$host" up
+}
+
+# rxl_veth_teardown NS HOST: undo rxl_veth_setup (any XDP program on HOST
+# first); quiet and never fails, for clean-up traps.
+rxl_veth_teardown() {
+  ip link set dev "$2" xdp off 2>/dev/null || true
+  ip link del "$2" 2>/dev/null || true
+  ip netns del "$1" 2>/dev/null || true
 }
 
 # rxl_need_root_and TOOL...: skip the test (exit 77) unless it runs as root

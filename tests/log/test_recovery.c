@@ -324,7 +324,8 @@ static void test_garbage_in_indexes_every_lookup_still_right(void **state)
 		if (round == 1) {
 			/* Plausible but wrong: sorted entries pointing at random bytes. */
 			for (size_t i = 0; i + 8 <= gl; i += 8) {
-				uint32_t o = __builtin_bswap32((uint32_t)i), p = __builtin_bswap32((uint32_t)(i * 3 + 1));
+				uint32_t o = __builtin_bswap32((uint32_t)i),
+					 p = __builtin_bswap32((uint32_t)(i * 3 + 1));
 
 				memcpy(g + i, &o, 4);
 				memcpy(g + i + 4, &p, 4);
