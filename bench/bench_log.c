@@ -15,6 +15,13 @@
  *                          in CHUNK_BYTES pieces, then one fdatasync() if F = 1.
  *                          append compares with F = 1, append_nosync with F = 0
  *                          (the same end state: data in the file, synced or not).
+ *   encode/value:V/headers:H  CPU only: records (KEY_LEN-byte key, V-byte value,
+ *                          H headers like rxlogd's: native's send_ns, syslog's
+ *                          four) built into 256 KiB batches in memory by
+ *                          rxl_batch_add(), each full batch finished (CRC32C
+ *                          included), as rxlogd's writer does before a write.
+ *   copy/value:V/headers:H the baseline: the same key, value and header bytes
+ *                          memcpy'd end to end into the same buffer, no framing.
  *   reader_scan/reopen:R   rxl_reader_seek(0), then rxl_reader_next() over
  *                          SCAN_RECORDS records of SCAN_VALUE_LEN bytes written
  *                          once, untimed. R = 0: one reader, mapping already
@@ -310,6 +317,99 @@ static void bm_append_nosync(struct rxl_bench_state *s)
 	run_append(s, (int32_t)rxl_bench_range(s, 0), RXL_DUR_NONE, false);
 }
 
+#define ENC_BATCH (256u * 1024)
+#define ENC_RECORDS 100000 /* per iteration */
+
+/* rxlogd's record headers: native's send time, syslog's four. */
+static const struct rxl_header enc_headers[4] = {
+	{.key = "send_ns",
+	 .key_len = 7,
+	 .value = "\x18\x7c\x2a\x01\x00\x00\x00\x00",
+	 .value_len = 8},
+	{.key = "facility", .key_len = 8, .value = "16", .value_len = 2},
+	{.key = "app", .key_len = 3, .value = "nginx", .value_len = 5},
+	{.key = "src", .key_len = 3, .value = "198.18.0.30", .value_len = 11},
+};
+
+static uint8_t enc_buf[ENC_BATCH];
+
+static void bm_encode(struct rxl_bench_state *s)
+{
+	const int32_t vlen = (int32_t)rxl_bench_range(s, 0);
+	const struct rxl_record_in r = {
+		.key = key,
+		.key_len = KEY_LEN,
+		.value = value,
+		.value_len = vlen,
+		.timestamp_ms = now_ms(),
+		.headers = enc_headers,
+		.n_headers = (uint32_t)rxl_bench_range(s, 1),
+	};
+	struct rxl_batch_builder b;
+	uint64_t base = 0, records = 0, bytes = 0;
+
+	while (rxl_bench_keep_running(s)) {
+		rxl_batch_begin(&b, enc_buf, ENC_BATCH, base, NULL);
+		for (uint32_t i = 0; i < ENC_RECORDS; i++) {
+			if (rxl_batch_add(&b, &r) == -ENOSPC) {
+				bytes += rxl_batch_finish(&b);
+				rxl_bench_do_not_optimize(enc_buf);
+				base += (uint64_t)b.count;
+				rxl_batch_begin(&b, enc_buf, ENC_BATCH, base, NULL);
+				if (rxl_batch_add(&b, &r)) {
+					rxl_bench_skip_with_error(
+						s, "a record does not fit an empty batch");
+					return;
+				}
+			}
+		}
+		bytes += rxl_batch_finish(&b);
+		rxl_bench_do_not_optimize(enc_buf);
+		base += (uint64_t)b.count;
+		records += ENC_RECORDS;
+	}
+	rxl_bench_set_items(s, (int64_t)records);
+	rxl_bench_counter(s, "batch_bytes_per_record",
+			  records ? (double)bytes / (double)records : 0);
+}
+
+static void bm_copy(struct rxl_bench_state *s)
+{
+	const uint32_t vlen = (uint32_t)rxl_bench_range(s, 0);
+	const uint32_t nh = (uint32_t)rxl_bench_range(s, 1);
+	uint64_t records = 0;
+
+	while (rxl_bench_keep_running(s)) {
+		uint32_t at = 0;
+
+		for (uint32_t i = 0; i < ENC_RECORDS; i++) {
+			uint32_t need = KEY_LEN + vlen;
+
+			for (uint32_t h = 0; h < nh; h++)
+				need += (uint32_t)(enc_headers[h].key_len +
+						   enc_headers[h].value_len);
+			if (at + need > ENC_BATCH) {
+				rxl_bench_do_not_optimize(enc_buf);
+				at = 0;
+			}
+			memcpy(enc_buf + at, key, KEY_LEN);
+			memcpy(enc_buf + at + KEY_LEN, value, vlen);
+			at += KEY_LEN + vlen;
+			for (uint32_t h = 0; h < nh; h++) {
+				memcpy(enc_buf + at, enc_headers[h].key,
+				       (size_t)enc_headers[h].key_len);
+				at += (uint32_t)enc_headers[h].key_len;
+				memcpy(enc_buf + at, enc_headers[h].value,
+				       (size_t)enc_headers[h].value_len);
+				at += (uint32_t)enc_headers[h].value_len;
+			}
+		}
+		rxl_bench_do_not_optimize(enc_buf);
+		records += ENC_RECORDS;
+	}
+	rxl_bench_set_items(s, (int64_t)records);
+}
+
 static int write_all(int fd, const uint8_t *buf, uint64_t len)
 {
 	uint64_t off = 0;
@@ -548,6 +648,16 @@ static int register_cases(void)
 	opts.arg_names = value_names;
 	for (size_t i = 0; ret == 0 && i < 3; i++)
 		ret = rxl_bench_register("append_nosync", bm_append_nosync, &sizes[i], 1, &opts);
+	/* CPU time: no I/O. */
+	static const char *const enc_names[] = {"value", "headers"};
+	static const int64_t enc_shapes[][2] = {{64, 0}, {64, 1}, {256, 4}};
+	struct rxl_bench_opts cpu = {.unit = RXL_BENCH_US, .arg_names = enc_names};
+
+	for (size_t i = 0; ret == 0 && i < 3; i++) {
+		ret = rxl_bench_register("copy", bm_copy, enc_shapes[i], 2, &cpu);
+		if (ret == 0)
+			ret = rxl_bench_register("encode", bm_encode, enc_shapes[i], 2, &cpu);
+	}
 	opts.arg_names = scan_names;
 	for (int64_t reopen = 0; ret == 0 && reopen < 2; reopen++)
 		ret = rxl_bench_register("reader_scan", bm_reader_scan, &reopen, 1, &opts);

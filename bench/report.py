@@ -97,6 +97,8 @@ def log_case(fam, args):
         return f"append/{size_name(args['value'])}/none/nosync"
     if fam == "reader_scan":
         return "reader_scan/64B/reopen" if args.get("reopen") else "reader_scan/64B"
+    if fam in ("encode", "copy"):
+        return f"{fam}/{size_name(args['value'])}/{args['headers']}h"
     return fam + "".join(f"/{k}:{v}" for k, v in args.items())
 
 
@@ -107,6 +109,9 @@ def log_baseline(fam, args):
         return ("write", {"fdatasync": 1}), "bytes_per_s"
     if fam == "append_nosync":
         return ("write", {"fdatasync": 0}), "bytes_per_s"
+    # The batch encoder against a memcpy of the same bytes without framing.
+    if fam == "encode":
+        return ("copy", dict(args)), "records_per_s"
     return None, None
 
 

@@ -734,6 +734,86 @@ static void test_random_records_round_trip_through_batch(void **state)
 	free(buf);
 }
 
+/* Every key and value length from null to past the short-copy sizes
+ * (copy_short's 4/8/16/32-byte steps and its 256-byte memcpy cut-over),
+ * with and without a header (the two encoding paths): each record comes
+ * back byte for byte, and rxl_record_encoded_len() agrees with the bytes
+ * used. A copy that reads or writes one byte outside its span shows here
+ * (and under ASan). */
+static void test_every_short_length_round_trips(void **state)
+{
+	(void)state;
+	enum { MAXLEN = 300 };
+	const uint32_t cap = 4u << 20;
+	uint8_t *buf = malloc(cap);
+	uint8_t *src = random_bytes(MAXLEN);
+	const struct rxl_header hd = {.key = "h", .key_len = 1, .value = "v", .value_len = 1};
+
+	assert_non_null(buf);
+	for (uint32_t nh = 0; nh < 2; nh++) {
+		for (int32_t len = -1; len <= MAXLEN; len++) {
+			struct rxl_batch_builder b;
+			/* Key and value of every length, each in an allocation of
+			 * exactly that size, so ASan sees a read past it. */
+			uint8_t *k = len < 0 ? NULL : malloc((size_t)len + (len == 0));
+			uint8_t *v = len < 0 ? NULL : malloc((size_t)len + (len == 0));
+
+			if (len > 0) {
+				fill_random(k, (size_t)len);
+				fill_random(v, (size_t)len);
+			}
+			const struct rxl_record_in recs[2] = {
+				{.key = k,
+				 .key_len = len,
+				 .value = src,
+				 .value_len = 64,
+				 .timestamp_ms = 1000,
+				 .headers = &hd,
+				 .n_headers = nh},
+				{.key = src,
+				 .key_len = 8,
+				 .value = v,
+				 .value_len = len,
+				 .timestamp_ms = 999,
+				 .headers = &hd,
+				 .n_headers = nh},
+			};
+			uint32_t used = RXL_BATCH_HDR_LEN;
+
+			rxl_batch_begin(&b, buf, cap, 7, NULL);
+			memset(buf + RXL_BATCH_HDR_LEN, 0xa5, 4096);
+			for (int i = 0; i < 2; i++) {
+				used += rxl_record_encoded_len(&recs[i], 1000, i);
+				assert_int_equal(rxl_batch_add(&b, &recs[i]), 0);
+				assert_int_equal(b.len, used);
+			}
+			assert_int_equal(buf[used], 0xa5); /* nothing written past the end */
+			uint32_t total = rxl_batch_finish(&b);
+			struct rxl_batch_hdr h;
+			enum rxl_batch_fault why;
+
+			assert_int_equal(rxl_batch_check(buf, total, 7, total, &h, &why), total);
+			const uint8_t *pos = buf + RXL_BATCH_HDR_LEN;
+
+			for (int i = 0; i < 2; i++) {
+				struct rxl_record rec;
+
+				assert_int_equal(rxl_record_decode(&pos, buf + total, &h, &rec), 0);
+				assert_true(rec.timestamp_ms == recs[i].timestamp_ms);
+				assert_bytes(rec.key, rec.key_len, recs[i].key, recs[i].key_len);
+				assert_bytes(rec.value, rec.value_len, recs[i].value,
+					     recs[i].value_len);
+				assert_int_equal(rec.n_headers, nh);
+			}
+			assert_ptr_equal(pos, buf + total);
+			free(k);
+			free(v);
+		}
+	}
+	free(src);
+	free(buf);
+}
+
 /* Timestamps at the ends of int64 (delta = ts - base overflows int64 when
  * computed naively) still come back exactly. In Kafka (Java) the delta
  * wraps; in C the builder and decoder must not rely on signed overflow:
@@ -1462,6 +1542,7 @@ int main(void)
 		cmocka_unit_test(test_varlong_rejects_more_than_ten_bytes),
 		cmocka_unit_test(test_varint_rejects_more_than_five_bytes_or_int32_overflow),
 		cmocka_unit_test(test_random_records_round_trip_through_batch),
+		cmocka_unit_test(test_every_short_length_round_trips),
 		cmocka_unit_test(test_extreme_timestamps_round_trip),
 		cmocka_unit_test(test_record_sequence_wraps_past_int32_max_like_kafka),
 		cmocka_unit_test(test_all_zero_header_is_invalid_length),
