@@ -52,6 +52,7 @@ struct opts {
 	uint32_t gap_every; /* every Nth datagram is skipped, not sent (0: none) */
 	bool no_producer;   /* native: producer id -1 (no dedupe: a replayed capture is not
 			       "duplicate") */
+	bool no_send_time;  /* native: no F_SEND_TIME (a replayed capture's send times are stale) */
 };
 
 static uint64_t now_ns(void)
@@ -70,11 +71,12 @@ static void usage(void)
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
 		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
-		"                 [--gap-every N]\n"
+		"                 [--no-send-time] [--gap-every N]\n"
 		"                 [--queues N] [--dst-mac MAC] [--cpu CPU] [--linger-ms MS]  "
 		"(--port)\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
-		"          send time (--no-producer: id -1, for captures replayed in a loop);\n"
+		"          send time (--no-producer: id -1, --no-send-time: none, for captures\n"
+		"          replayed in a loop);\n"
 
 		"          syslog: one RFC 5424 message per datagram; lines: K\n"
 		"          newline-terminated lines per datagram. Producers p = 0..P-1 send from\n"
@@ -124,7 +126,7 @@ static int build(const struct opts *o, uint32_t p, uint64_t seq, uint32_t k, uin
 					   .epoch = 0,
 					   .base_sequence =
 						   o->no_producer ? 0 : (int32_t)(seq & 0x7fffffff),
-					   .flags = RXL_NATIVE_F_SEND_TIME,
+					   .flags = o->no_send_time ? 0 : RXL_NATIVE_F_SEND_TIME,
 					   .send_ns = t};
 
 		return rxl_native_encode(buf, cap, &h, recs, k);
@@ -192,6 +194,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--no-producer")) {
 			o.no_producer = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-send-time")) {
+			o.no_send_time = true;
 			continue;
 		}
 		if (!v) {
