@@ -24,7 +24,7 @@ int main(int argc, char **argv)
 	static _Alignas(64) uint8_t dmem[1 << 20];
 	struct rxl_dedupe_window win;
 	struct rxl_fmt_counters cnt = {0};
-	uint64_t events = 0, datagrams = 0, dups = 0, gaps = 0;
+	uint64_t events = 0, datagrams = 0, dups = 0, gaps = 0, timed = 0;
 
 	if (!f || fread(gh, sizeof(gh), 1, f) != 1 || gh[0] != 0xa1b2c3d4u || gh[5] != 1 ||
 	    rxl_fmt_kind_from_name(argv[2], &cfg.kind) ||
@@ -67,6 +67,10 @@ int main(int argc, char **argv)
 				n = (int)k;
 			}
 			events += (uint64_t)n;
+			for (int e = 0; e < n; e++)
+				for (uint16_t h = 0; h < ev[e].n_headers; h++)
+					timed += ev[e].headers[h].key_len == 7 &&
+						 !memcmp(ev[e].headers[h].key, "send_ns", 7);
 			if (cfg.kind != RXL_FMT_LINES)
 				break;
 		}
@@ -82,7 +86,8 @@ int main(int argc, char **argv)
 			(unsigned long long)dups, (unsigned long long)gaps);
 		return 1;
 	}
-	printf("%llu events in %llu datagrams, contiguous per producer\n",
-	       (unsigned long long)events, (unsigned long long)datagrams);
+	printf("%llu events in %llu datagrams, contiguous per producer; %llu with a send time\n",
+	       (unsigned long long)events, (unsigned long long)datagrams,
+	       (unsigned long long)timed);
 	return 0;
 }
