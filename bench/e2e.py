@@ -19,11 +19,13 @@ counters) and the kernel's dirty-page state (/proc/vmstat) about every
 
   events_per_s            stored over the whole window
   events_per_s_page_cache stored while the page cache took every write:
-                          dirty + writeback pages below
-                          nr_dirty_background_threshold, where the kernel's
-                          flusher threads start writing back (and, further
-                          up, balance_dirty_pages() makes buffered writers
-                          wait for the disk)
+                          until the kernel starts writing pages back (more
+                          than 4 MiB more in /proc/vmstat's nr_written than
+                          at the start, or dirty + writeback pages at
+                          nr_dirty_background_threshold), after which its
+                          flusher threads take CPU and, further up,
+                          balance_dirty_pages() makes buffered writers wait
+                          for the disk
   events_per_s_writeback  stored after that, when the window got there: the
                           disk and write-back's own CPU time bound it, not
                           the pipeline
@@ -31,8 +33,9 @@ counters) and the kernel's dirty-page state (/proc/vmstat) about every
 With durability none a record is acknowledged once it is in the page
 cache, so the page-cache rate is what the pipeline (rx core, ring, writer
 core, io_uring) sustains, and the write-back rate is what this machine's
-disk lets it keep up (measured: the rate falls from about 18 to about 3 M
-events/s of ~80 bytes within 0.2 s of write-back starting). Targets and
+disk lets it keep up (measured: the rate falls from about 19 to about 3 M
+events/s of ~80 bytes within half a second of write-back starting, at
+times before dirty pages reach the background threshold). Targets and
 ratios use the page-cache rates of both sources (the socket source never
 writes fast enough to reach write-back in a case).
 
@@ -83,26 +86,33 @@ def scrape(port):
     return int(stored.group(1)), int(events.group(1))
 
 
+WRITTEN_SLACK = 1024  # pages: rxlogd's start-up files, the journal
+
+
 def dirty_state():
-    """(dirty + writeback pages, the background write-back threshold)."""
+    """(dirty + writeback pages, the background write-back threshold, pages
+    written back since boot)."""
     v = {}
     with open("/proc/vmstat") as f:
         for line in f:
             k, _, n = line.partition(" ")
             v[k] = int(n)
-    return v["nr_dirty"] + v["nr_writeback"], v["nr_dirty_background_threshold"]
+    return (v["nr_dirty"] + v["nr_writeback"], v["nr_dirty_background_threshold"],
+            v["nr_written"])
 
 
 def rates(samples):
     """Whole, page-cache and write-back rates from (t, stored, received, dirty,
-    background threshold) samples."""
+    background threshold, written) samples."""
     t0, s0 = samples[0][0], samples[0][1]
     t1, s1 = samples[-1][0], samples[-1][1]
     out = {"events_per_s": (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0,
            "received_per_s": (samples[-1][2] - samples[0][2]) / (t1 - t0) if t1 > t0 else 0.0,
            "writeback_after_s": None, "events_per_s_writeback": None}
-    # The last sample before dirty pages first reached the threshold.
-    cut = next((k for k, x in enumerate(samples) if x[3] >= x[4]), None)
+    # The last sample before write-back started.
+    w0 = samples[0][5]
+    cut = next((k for k, x in enumerate(samples)
+                if x[3] >= x[4] or x[5] - w0 > WRITTEN_SLACK), None)
     if cut is None:
         out["events_per_s_page_cache"] = out["events_per_s"]
         return out
@@ -216,7 +226,8 @@ def main():
                     "nic": s.get("nic"), "seconds": el,
                     # (seconds from the first sample, records stored, events
                     # received, dirty + writeback pages, background
-                    # write-back threshold in pages)
+                    # write-back threshold in pages, pages written back
+                    # since boot)
                     "samples": [(round(x[0] - samples[0][0], 3),) + x[1:] for x in samples],
                 })
                 shutil.rmtree(os.path.dirname(data))
