@@ -239,6 +239,18 @@ static inline uint8_t *put_body(uint8_t *p, const struct rxl_record_in *r, int64
 	return p;
 }
 
+/* Account record @r, just written in @len bytes at the batch's end. */
+static inline int took(struct rxl_batch_builder *b, const struct rxl_record_in *r, uint32_t len)
+{
+	b->len += len;
+	if (b->count == 0)
+		b->base_ts = r->timestamp_ms;
+	if (r->timestamp_ms > b->max_ts)
+		b->max_ts = r->timestamp_ms;
+	b->count++;
+	return 0;
+}
+
 /* rxl_batch_add() for a record without headers (native, lines and raw
  * events): each field sized exactly (vl_len() is a compare or two), then
  * written in one pass; the same bytes as put_body(). bench_log's encode
@@ -267,13 +279,7 @@ static int batch_add_plain(struct rxl_batch_builder *b, const struct rxl_record_
 	p = vl_put(p + kn, r->value_len);
 	copy_short(p, r->value, vn);
 	p[vn] = 0; /* header count */
-	b->len += (uint32_t)(body + ll);
-	if (b->count == 0)
-		b->base_ts = r->timestamp_ms;
-	if (r->timestamp_ms > b->max_ts)
-		b->max_ts = r->timestamp_ms;
-	b->count++;
-	return 0;
+	return took(b, r, (uint32_t)(body + ll));
 }
 
 int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
@@ -324,13 +330,7 @@ int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
 		p = vl_put(p, body);
 		put_body(p, r, ts_delta, b->count);
 	}
-	b->len += need;
-	if (b->count == 0)
-		b->base_ts = r->timestamp_ms;
-	if (r->timestamp_ms > b->max_ts)
-		b->max_ts = r->timestamp_ms;
-	b->count++;
-	return 0;
+	return took(b, r, need);
 }
 
 uint32_t rxl_batch_finish(struct rxl_batch_builder *b)
