@@ -17,7 +17,8 @@
  *                          (the same end state: data in the file, synced or not).
  *   encode/value:V/headers:H  CPU only: records (KEY_LEN-byte key, V-byte value,
  *                          H headers like rxlogd's: native's send_ns, syslog's
- *                          four) built into 256 KiB batches in memory by
+ *                          four; timestamps over 128 ms) built into 256 KiB
+ *                          batches in memory by
  *                          rxl_batch_add(), each full batch finished (CRC32C
  *                          included), as rxlogd's writer does before a write.
  *   copy/value:V/headers:H the baseline: the same key, value and header bytes
@@ -336,12 +337,13 @@ static uint8_t enc_buf[ENC_BATCH];
 static void bm_encode(struct rxl_bench_state *s)
 {
 	const int32_t vlen = (int32_t)rxl_bench_range(s, 0);
-	const struct rxl_record_in r = {
+	const int64_t t0 = now_ms();
+	struct rxl_record_in r = {
 		.key = key,
 		.key_len = KEY_LEN,
 		.value = value,
 		.value_len = vlen,
-		.timestamp_ms = now_ms(),
+		.timestamp_ms = t0,
 		.headers = enc_headers,
 		.n_headers = (uint32_t)rxl_bench_range(s, 1),
 	};
@@ -351,6 +353,9 @@ static void bm_encode(struct rxl_bench_state *s)
 	while (rxl_bench_keep_running(s)) {
 		rxl_batch_begin(&b, enc_buf, ENC_BATCH, base, NULL);
 		for (uint32_t i = 0; i < ENC_RECORDS; i++) {
+			/* Timestamps spread over 128 ms, as events of one batch
+			 * are: deltas of one and two varint bytes. */
+			r.timestamp_ms = t0 + (i & 127);
 			if (rxl_batch_add(&b, &r) == -ENOSPC) {
 				bytes += rxl_batch_finish(&b);
 				rxl_bench_do_not_optimize(enc_buf);
