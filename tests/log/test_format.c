@@ -904,11 +904,13 @@ static void test_records_match_a_reference_encoder(void **state)
 	};
 	const uint32_t cap = 64u << 20;
 	uint8_t *buf = malloc(cap), *ref = malloc(1 << 17), *data = random_bytes(8192);
+	uint8_t *small = malloc(RXL_BATCH_HDR_LEN + (1 << 15));
 	const int64_t base = 1700000000000ll;
 	struct rxl_batch_builder b;
 
 	assert_non_null(buf);
 	assert_non_null(ref);
+	assert_non_null(small);
 	rxl_batch_begin(&b, buf, cap, 0, NULL);
 	for (uint32_t i = 0; i < N; i++) {
 		/* Keys short (the value carries the large lengths), so the batch
@@ -929,7 +931,22 @@ static void test_records_match_a_reference_encoder(void **state)
 		assert_int_equal(rxl_batch_add(&b, &r), 0);
 		assert_int_equal(b.len - at, want);
 		assert_memory_equal(buf + at, ref, want);
+
+		/* The same record alone in a batch of exactly its size, then
+		 * one byte short: each path's capacity check at its edge (the
+		 * general path then sizes every field first). */
+		struct rxl_batch_builder e;
+		size_t alone = ref_record(ref, &r, 0, 0);
+
+		rxl_batch_begin(&e, small, (uint32_t)(RXL_BATCH_HDR_LEN + alone), 0, NULL);
+		assert_int_equal(rxl_batch_add(&e, &r), 0);
+		assert_memory_equal(small + RXL_BATCH_HDR_LEN, ref, alone);
+		rxl_batch_begin(&e, small, (uint32_t)(RXL_BATCH_HDR_LEN + alone - 1), 0, NULL);
+		assert_int_equal(rxl_batch_add(&e, &r), -ENOSPC);
+		assert_int_equal(e.len, RXL_BATCH_HDR_LEN);
+		assert_int_equal(e.count, 0);
 	}
+	free(small);
 	free(data);
 	free(ref);
 	free(buf);
