@@ -153,45 +153,15 @@ static inline void copy_short(uint8_t *dst, const uint8_t *src, uint32_t n)
 	}
 }
 
-/* Zig-zag varlong size and encoding for the small numbers of a record
- * (lengths, deltas): one or two bytes without rxl_varlong_put()'s loop. */
-static inline uint64_t zz(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static inline unsigned vl_len(int64_t v)
-{
-	uint64_t u = zz(v);
-
-	return u < 0x80 ? 1 : u < 0x4000 ? 2 : rxl_varlong_len(v);
-}
-
-static inline uint8_t *vl_put(uint8_t *p, int64_t v)
-{
-	uint64_t u = zz(v);
-
-	if (u < 0x80) {
-		*p = (uint8_t)u;
-		return p + 1;
-	}
-	if (u < 0x4000) {
-		p[0] = (uint8_t)(u | 0x80);
-		p[1] = (uint8_t)(u >> 7);
-		return p + 2;
-	}
-	return p + rxl_varlong_put(p, v);
-}
-
 static unsigned varint_len(int32_t v)
 {
-	return vl_len(v);
+	return rxl_varlong_len(v);
 }
 
 /* Size of the record body (everything after the length varint). */
 static uint32_t body_len(const struct rxl_record_in *r, int64_t ts_delta, int32_t delta)
 {
-	uint64_t n = 1 /* attributes */ + vl_len(ts_delta) + varint_len(delta);
+	uint64_t n = 1 /* attributes */ + rxl_varlong_len(ts_delta) + varint_len(delta);
 
 	n += varint_len(r->key_len) + (r->key_len > 0 ? (uint32_t)r->key_len : 0);
 	n += varint_len(r->value_len) + (r->value_len > 0 ? (uint32_t)r->value_len : 0);
@@ -214,7 +184,7 @@ uint32_t rxl_record_encoded_len(const struct rxl_record_in *r, int64_t base_ts, 
 
 static inline uint8_t *put_bytes(uint8_t *p, const void *src, int32_t len)
 {
-	p = vl_put(p, len);
+	p += rxl_varlong_put(p, len);
 	if (len > 0) {
 		copy_short(p, src, (uint32_t)len);
 		p += len;
@@ -227,11 +197,11 @@ static inline uint8_t *put_body(uint8_t *p, const struct rxl_record_in *r, int64
 				int32_t delta)
 {
 	*p++ = 0; /* attributes */
-	p = vl_put(p, ts_delta);
-	p = vl_put(p, delta);
+	p += rxl_varlong_put(p, ts_delta);
+	p += rxl_varlong_put(p, delta);
 	p = put_bytes(p, r->key, r->key_len);
 	p = put_bytes(p, r->value, r->value_len);
-	p = vl_put(p, (int32_t)r->n_headers);
+	p += rxl_varlong_put(p, (int32_t)r->n_headers);
 	for (uint32_t i = 0; i < r->n_headers; i++) {
 		p = put_bytes(p, r->headers[i].key, r->headers[i].key_len);
 		p = put_bytes(p, r->headers[i].value, r->headers[i].value_len);
@@ -252,32 +222,34 @@ static inline int took(struct rxl_batch_builder *b, const struct rxl_record_in *
 }
 
 /* rxl_batch_add() for a record without headers (native, lines and raw
- * events): each field sized exactly (vl_len() is a compare or two), then
- * written in one pass; the same bytes as put_body(). bench_log's encode
- * cases: 68-70 M records/s for 64-byte values, where the general path
- * below makes 59 M (and that, with rxl_varlong_put()'s loop and libc's
- * memcpy, made 54 M). */
+ * events): each field sized exactly (rxl_varlong_len() is a compare or
+ * two for these numbers), then written in one pass; the same bytes as
+ * put_body(). bench_log's encode cases: 67-70 M records/s for 64-byte
+ * values, where the general path below makes 59 M (54 M before the short
+ * varint and copy paths). */
 static int batch_add_plain(struct rxl_batch_builder *b, const struct rxl_record_in *r)
 {
 	const int64_t ts_delta = b->count == 0 ? 0 : ts_sub(r->timestamp_ms, b->base_ts);
 	const uint32_t kn = r->key_len > 0 ? (uint32_t)r->key_len : 0;
 	const uint32_t vn = r->value_len > 0 ? (uint32_t)r->value_len : 0;
-	const uint64_t body = 2 /* attributes, header count */ + vl_len(ts_delta) +
-			      vl_len(b->count) + vl_len(r->key_len) + kn + vl_len(r->value_len) +
-			      vn;
-	const unsigned ll = vl_len((int64_t)body);
+	const uint64_t body = 2 /* attributes, header count */ + rxl_varlong_len(ts_delta) +
+			      rxl_varlong_len(b->count) + rxl_varlong_len(r->key_len) + kn +
+			      rxl_varlong_len(r->value_len) + vn;
+	const unsigned ll = rxl_varlong_len((int64_t)body);
 
 	/* Kafka's record length is an int32 (and body_len() clamps there). */
 	if (body >= UINT32_MAX / 2 || body + ll > (uint64_t)(b->cap - b->len))
 		return -ENOSPC;
-	uint8_t *p = vl_put(b->buf + b->len, (int64_t)body);
+	uint8_t *p = b->buf + b->len;
 
+	p += rxl_varlong_put(p, (int64_t)body);
 	*p++ = 0; /* attributes */
-	p = vl_put(p, ts_delta);
-	p = vl_put(p, b->count);
-	p = vl_put(p, r->key_len);
+	p += rxl_varlong_put(p, ts_delta);
+	p += rxl_varlong_put(p, b->count);
+	p += rxl_varlong_put(p, r->key_len);
 	copy_short(p, r->key, kn);
-	p = vl_put(p + kn, r->value_len);
+	p += kn;
+	p += rxl_varlong_put(p, r->value_len);
 	copy_short(p, r->value, vn);
 	p[vn] = 0; /* header count */
 	return took(b, r, (uint32_t)(body + ll));
@@ -313,14 +285,14 @@ int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
 	 * (the common case: that sizing pass cost as much as the encoding). */
 	uint64_t fields = 5 + 2 * (uint64_t)r->n_headers;
 	uint64_t lo = 1 + fields + data, hi = 1 + 10 + 5 * (fields - 1) + data;
-	unsigned ll = vl_len((int64_t)lo);
+	unsigned ll = rxl_varlong_len((int64_t)lo);
 
-	if (hi <= UINT32_MAX / 2 && vl_len((int64_t)hi) == ll &&
+	if (hi <= UINT32_MAX / 2 && rxl_varlong_len((int64_t)hi) == ll &&
 	    hi + ll <= (uint64_t)(b->cap - b->len)) {
 		uint8_t *end = put_body(p + ll, r, ts_delta, b->count);
 		uint32_t body = (uint32_t)(end - (p + ll));
 
-		vl_put(p, body); /* exactly ll bytes: lo <= body <= hi */
+		rxl_varlong_put(p, body); /* exactly ll bytes: lo <= body <= hi */
 		need = body + ll;
 	} else {
 		uint32_t body = body_len(r, ts_delta, b->count);
@@ -329,7 +301,7 @@ int rxl_batch_add(struct rxl_batch_builder *b, const struct rxl_record_in *r)
 		/* At the clamp the real body may be larger than counted. */
 		if (body >= UINT32_MAX / 2 || need > b->cap - b->len)
 			return -ENOSPC;
-		p = vl_put(p, body);
+		p += rxl_varlong_put(p, body);
 		put_body(p, r, ts_delta, b->count);
 	}
 	return took(b, r, need);
