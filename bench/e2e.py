@@ -12,7 +12,10 @@ counters (one JSON line):
   socket/...          the same work through --source socket, fed by
                       rxlog-gen over loopback flat out (the baseline)
 
-Rates are records stored per second. The runner scrapes rxlogd's
+Rates are records stored per second. With --repetitions N each case runs
+N times, dpdk and socket runs alternating, and reports its median run (by
+page-cache rate) beside every run's rates; the ratio compares the median
+runs, and each repetition's ratio to the socket run beside it is kept too. The runner scrapes rxlogd's
 Prometheus endpoint (records stored and events received, the lcores' live
 counters) and the kernel's dirty-page state (/proc/vmstat) about every
 0.1-0.2 s (rxlogd's main lcore answers a scrape within its 100 ms tick):
@@ -209,16 +212,58 @@ def run_rxlogd(build, data, args, feed, seconds):
     return json.loads(out.strip().splitlines()[-1]), samples
 
 
+def one_run(s, samples):
+    """One repetition of a case: rates, drops and samples."""
+    r = rates(samples)
+    return {
+        **r,
+        # None: write-back from the start (other I/O on the disk); the run
+        # then has no page-cache rate.
+        "events_per_s_per_core": (r["events_per_s_page_cache"] / 2
+                                  if r["events_per_s_page_cache"] is not None else None),
+        "drops": {k: s[k] for k in ("ring_full", "kernel_drops", "log_drops",
+                                     "too_large", "nombuf", "duplicates")},
+        "unexplained_loss": s["events"] - s["stored"] - s["ring_full"] - s["log_drops"],
+        "nic": s.get("nic"), "seconds": samples[-1][0] - samples[0][0],
+        # (seconds from the first sample, records stored, events received,
+        # dirty + writeback pages, background write-back threshold in pages,
+        # bytes written to the data directory's device so far)
+        "samples": [(round(x[0] - samples[0][0], 3),) + x[1:] for x in samples],
+    }
+
+
+def median_run(case, rs):
+    """A case's result: its median repetition by page-cache rate (the lower
+    of the two middle ones for an even count; runs without a page-cache
+    window sort first, so a case is undetermined only when most of its runs
+    were), with every repetition's rates and the worst unexplained loss."""
+    order = sorted(range(len(rs)), key=lambda k: (rs[k]["events_per_s_page_cache"] is not None,
+                                                  rs[k]["events_per_s_page_cache"] or 0))
+    med = rs[order[(len(rs) - 1) // 2]]
+    out = {"suite": "e2e", "case": case, "repetitions": len(rs), **med}
+    out["median_of"] = order[(len(rs) - 1) // 2]
+    out["unexplained_loss"] = max(r["unexplained_loss"] for r in rs)
+    for k in ("events_per_s", "events_per_s_page_cache", "events_per_s_writeback",
+              "writeback_after_s"):
+        out[f"runs_{k}"] = [r[k] for r in rs]
+    out["runs"] = [{k: v for k, v in r.items() if k != "samples"} for r in rs]
+    out["samples_of_runs"] = [r["samples"] for r in rs]
+    del out["samples"]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--stamp", required=True)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--repetitions", type=int, default=1,
+                    help="runs per case, the sources interleaved; a case reports its median run")
     a = ap.parse_args()
     gen = f"{a.build}/bench/gen/rxlog-gen"
     tmp = tempfile.mkdtemp(prefix="rxl-e2e-", dir=os.environ.get("RXL_BENCH_DIR"))
-    results = []
+    runs = {}  # case -> one dict per repetition, in order
     try:
         shapes = {
             # 10000 datagrams each: net_pcap's infinite_rx holds the whole
@@ -238,43 +283,28 @@ def main():
             subprocess.run([gen, "--out", pcap, "--count", str(count), "--producers", "64",
                             "--dst", "198.18.0.1", "--dst-port", str(port), "--no-producer"]
                            + gargs, check=True, stdout=subprocess.DEVNULL)
-            for src in ("dpdk", "socket"):
-                data = os.path.join(tmp, f"{src}-{name}", "data")
-                os.makedirs(data)
-                if src == "dpdk":
-                    args = ["--port", f"net_pcap0,rx_pcap={pcap},infinite_rx=1",
-                            "--addr", "198.18.0.1"] + listen
-                    feed = None
-                else:
-                    args = ["--source", "socket"] + listen
-                    dur = str(a.seconds + 5)
-                    feed = lambda: subprocess.Popen(  # noqa: E731
-                        [gen, "--udp", f"127.0.0.1:{port}", "--duration", dur,
-                         "--producers", "64"] + gargs, stdout=subprocess.DEVNULL)
-                s, samples = run_rxlogd(a.build, data, args, feed, a.seconds)
-                el = samples[-1][0] - samples[0][0]
-                r = rates(samples)
-                results.append({
-                    "suite": "e2e", "case": f"{src}/{name}",
-                    **r,
-                    # None: write-back from the start (other I/O on the
-                    # disk); the case then has no ratio and meets no target.
-                    "events_per_s_per_core": (r["events_per_s_page_cache"] / 2
-                                              if r["events_per_s_page_cache"] is not None
-                                              else None),
-                    "drops": {k: s[k] for k in ("ring_full", "kernel_drops", "log_drops",
-                                                 "too_large", "nombuf", "duplicates")},
-                    "unexplained_loss": s["events"] - s["stored"] - s["ring_full"] - s["log_drops"],
-                    "nic": s.get("nic"), "seconds": el,
-                    # (seconds from the first sample, records stored, events
-                    # received, dirty + writeback pages, background
-                    # write-back threshold in pages, bytes written to the
-                    # data directory's device so far)
-                    "samples": [(round(x[0] - samples[0][0], 3),) + x[1:] for x in samples],
-                })
-                shutil.rmtree(os.path.dirname(data))
+            # Repetitions interleave the two sources, so a slow minute on
+            # this shared machine falls on both rather than on one.
+            for rep in range(a.repetitions):
+                for src in ("dpdk", "socket"):
+                    data = os.path.join(tmp, f"{src}-{name}-{rep}", "data")
+                    os.makedirs(data)
+                    if src == "dpdk":
+                        args = ["--port", f"net_pcap0,rx_pcap={pcap},infinite_rx=1",
+                                "--addr", "198.18.0.1"] + listen
+                        feed = None
+                    else:
+                        args = ["--source", "socket"] + listen
+                        dur = str(a.seconds + 5)
+                        feed = lambda: subprocess.Popen(  # noqa: E731
+                            [gen, "--udp", f"127.0.0.1:{port}", "--duration", dur,
+                             "--producers", "64"] + gargs, stdout=subprocess.DEVNULL)
+                    s, samples = run_rxlogd(a.build, data, args, feed, a.seconds)
+                    runs.setdefault(f"{src}/{name}", []).append(one_run(s, samples))
+                    shutil.rmtree(os.path.dirname(data))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    results = [median_run(case, rs) for case, rs in runs.items()]
     by = {r["case"]: r for r in results}
     targets = {"dpdk/native-64Bx16": 10e6, "dpdk/syslog-150B": 3e6}
     for r in results:
@@ -285,6 +315,10 @@ def main():
                 r["ratio"] = (r["events_per_s_per_core"] / base["events_per_s_per_core"]
                               if r["events_per_s_per_core"] is not None
                               and base["events_per_s_per_core"] else None)
+                # Each repetition against the baseline run next to it.
+                r["runs_ratio"] = [d / b if d is not None and b else None
+                                   for d, b in zip(r["runs_events_per_s_page_cache"],
+                                                   base["runs_events_per_s_page_cache"])]
             r["target"] = targets.get(r["case"])
             # None: undetermined (no page-cache window; report.py's convention).
             pc = r["events_per_s_page_cache"]
@@ -321,6 +355,16 @@ def main():
               f"{ratio_text(r)} "
               f"{(r.get('target') or 0) / 1e6:5.1f} M {verdict(r)}"
               + (f"  (write-back after {after:.1f} s)" if after is not None else ""))
+    if a.repetitions > 1:
+        print(f"  page-cache rate of each run (M/s), the median run above; "
+              f"ratio of each run to the socket run beside it:")
+        for r in results:
+            line = " ".join(f"{v / 1e6:.2f}" if v is not None else "-"
+                            for v in r["runs_events_per_s_page_cache"])
+            if r.get("runs_ratio"):
+                line += "   ratio " + " ".join(f"{v:.1f}" if v is not None else "-"
+                                               for v in r["runs_ratio"])
+            print(f"  {r['case']:24} {line}")
     print(f"  written: {a.out_dir}/e2e-{a.stamp}.json")
     return 0 if all(r["unexplained_loss"] == 0 for r in results) else 1
 
