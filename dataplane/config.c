@@ -24,6 +24,31 @@ static const char *const csum_names[] = {"auto", "verify", "ipv4", "off"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+int rxl_cfg_hostport(const char *spec, struct in_addr *addr, uint16_t *port)
+{
+	char host[INET_ADDRSTRLEN];
+	const char *colon = strrchr(spec, ':');
+	struct in_addr a;
+	char *end;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	if (inet_pton(AF_INET, host, &a) != 1 || colon[1] < '0' || colon[1] > '9')
+		return -EINVAL;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &end, 10);
+
+	if (errno || *end || p == 0 || p > 65535)
+		return -EINVAL;
+	if (addr)
+		*addr = a;
+	if (port)
+		*port = (uint16_t)p;
+	return 0;
+}
+
 const char *rxl_cfg_format_name(enum rxl_cfg_format f)
 {
 	return (unsigned)f < N(format_names) ? format_names[f] : "?";
@@ -360,11 +385,16 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		return err;
 	}
 	if (!strcmp(name, "port")) {
-		if (c->n_ports == RXL_CFG_MAX_PORTS || !v[0] || strlen(v) >= sizeof(c->ports[0]))
-			return rxl_err_set(-EINVAL,
-					   "port = \"%s\": at most %d ports of up to 255 "
-					   "characters",
-					   v, RXL_CFG_MAX_PORTS);
+		if (c->n_ports == RXL_CFG_MAX_PORTS)
+			return rxl_err_set(
+				-EINVAL,
+				"port = \"%s\": one port per rxlogd (already have \"%s\"); "
+				"spread a port's load with --rx-cores (one queue each), "
+				"or run one rxlogd per port",
+				v, c->ports[0]);
+		if (!v[0] || strlen(v) >= sizeof(c->ports[0]))
+			return rxl_err_set(
+				-EINVAL, "port = \"%s\": a DPDK device of 1 to 255 characters", v);
 		snprintf(c->ports[c->n_ports++], sizeof(c->ports[0]), "%s", v);
 		return 0;
 	}
@@ -402,13 +432,15 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		return 0;
 	}
 	if (!strcmp(name, "prometheus")) {
-		if (strlen(v) >= sizeof(c->prometheus) || (strcmp(v, "off") && !strrchr(v, ':')))
+		if (strlen(v) >= sizeof(c->prometheus) ||
+		    (strcmp(v, "off") && rxl_cfg_hostport(v, NULL, NULL)))
 			return rxl_err_set(
 				-EINVAL,
-				"prometheus = \"%s\": must be ADDR:PORT (e.g. 127.0.0.1:9108) "
-				"or off",
+				"prometheus = \"%s\": must be IPV4:PORT with a port of 1-65535 "
+				"(e.g. 127.0.0.1:9108; 0.0.0.0:9108 exposes it off-host) or off",
 				v);
 		snprintf(c->prometheus, sizeof(c->prometheus), "%s", v);
+		c->prometheus_set = true;
 		return 0;
 	}
 	if (!strcmp(name, "stats_interval_s") || !strcmp(name, "stats_interval") ||

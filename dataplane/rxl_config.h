@@ -6,14 +6,14 @@
  *   [rxlogd]
  *   data = ./data                     ; --data; default $RXLOG_DATA, else ./data
  *   source = auto                     ; --source dpdk|socket|auto (dpdk when a port is given)
- *   port = net_af_packet0,iface=veth0 ; --port, repeatable: a DPDK device (vdev args or PCI)
+ *   port = net_af_packet0,iface=veth0 ; --port: the DPDK device (vdev args or PCI); one per rxlogd
  *   addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 rxlogd answers ARP/ND for
  *   rx_cores = 1                      ; --rx-cores
  *   writer_cores = 1                  ; --writer-cores
  *   hugepages = auto                  ; --hugepages auto|on|off (off = EAL --no-huge)
  *   memory_mb = 512                   ; --memory-mb (EAL -m with --no-huge)
  *   eal_args = --log-level=5          ; --eal "...": passed to EAL as they are
- *   prometheus = 127.0.0.1:9108       ; --prometheus ADDR:PORT ("off" disables)
+ *   prometheus = 127.0.0.1:9108       ; --prometheus IPV4:PORT ("off" disables; set, it must bind)
  *   stats_interval_s = 5              ; --stats-interval (0 = no summary line)
  *   ring_size = 16384                 ; --ring-size: descriptors per rx->writer ring (power of 2)
  *   checksum = auto                   ; --checksum auto|verify|ipv4|off (docs/DATAPLANE.md)
@@ -41,7 +41,7 @@
 
 #include "rxl_log.h"
 
-#define RXL_CFG_MAX_PORTS 8
+#define RXL_CFG_MAX_PORTS 1 /* one DPDK port per rxlogd; its queues spread over rx lcores */
 #define RXL_CFG_MAX_ADDRS 16
 #define RXL_CFG_MAX_LISTENERS 64
 #define RXL_CFG_TOPIC_MAX 200
@@ -91,6 +91,7 @@ struct rxl_cfg {
 	uint32_t memory_mb;
 	char eal_args[1024];
 	char prometheus[128];
+	bool prometheus_set; /* set by the user: failing to serve it stops start-up */
 	uint32_t stats_interval_s;
 	uint32_t ring_size;
 	enum rxl_cfg_csum checksum;
@@ -145,6 +146,13 @@ int rxl_cfg_parse_size(const char *s, int64_t *out);
 int rxl_cfg_parse_duration_ms(const char *s, int64_t *out);
 
 /** Stable names ("syslog", "fsync", ...) for messages and stats. */
+/**
+ * Parse "IPV4:PORT" (the prometheus setting): a dotted IPv4 address and a
+ * decimal port of 1-65535, nothing else. @addr and @port may be NULL.
+ * Returns: 0, or -EINVAL.
+ */
+int rxl_cfg_hostport(const char *spec, struct in_addr *addr, uint16_t *port);
+
 const char *rxl_cfg_format_name(enum rxl_cfg_format f);
 const char *rxl_cfg_durability_name(enum rxl_durability d);
 

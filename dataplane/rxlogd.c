@@ -47,7 +47,7 @@ static void usage(FILE *f)
 		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores "
 		"N]\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
-		"              [--stats-interval S] [--ring-size N] [--prometheus ADDR:PORT|off]\n"
+		"              [--stats-interval S] [--ring-size N] [--prometheus IPV4:PORT|off]\n"
 		"              [--checksum auto|verify|ipv4|off]\n"
 		"              --listen PORT/FORMAT[:key=value,...]...\n"
 		"  e.g. rxlogd --data ./data --source socket \\\n"
@@ -618,20 +618,17 @@ static int tel_drops(const char *cmd, const char *params, struct rte_tel_data *d
 	return 0;
 }
 
+/* Listen on @spec (IPV4:PORT, checked by the configuration). Returns the
+ * socket, or -errno. */
 static int listen_tcp(const char *spec)
 {
-	char host[64];
-	const char *colon = strrchr(spec, ':');
 	struct sockaddr_in a = {.sin_family = AF_INET};
+	uint16_t port;
 	int one = 1, fd;
 
-	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+	if (rxl_cfg_hostport(spec, &a.sin_addr, &port))
 		return -EINVAL;
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
-		return -EINVAL;
+	a.sin_port = htons(port);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -851,9 +848,22 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	bool port_src = cfg.source == RXL_SRC_DPDK || (cfg.source == RXL_SRC_AUTO && cfg.n_ports);
+	/* Bound before anything else starts, so a setting that cannot be served
+	 * stops start-up at once. The default endpoint is best effort: with
+	 * another rxlogd on it, this one runs without. */
+	int prom = strcmp(cfg.prometheus, "off") ? listen_tcp(cfg.prometheus) : -1;
 
+	if (strcmp(cfg.prometheus, "off") && prom < 0) {
+		fprintf(stderr, "rxlogd: prometheus %s: %s%s\n", cfg.prometheus, strerror(-prom),
+			cfg.prometheus_set ? "; set --prometheus to a free IPV4:PORT or off"
+					   : " (the default endpoint: metrics endpoint off)");
+		if (cfg.prometheus_set)
+			return 1;
+	}
 	if (rxl_eal_init(&cfg, "rxlogd", &plan)) {
 		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
+		if (prom >= 0)
+			close(prom);
 		return 1;
 	}
 	fprintf(stderr, "rxlogd: %s; source %s; data %s\n", plan.summary,
@@ -887,12 +897,7 @@ int main(int argc, char **argv)
 		if (rte_telemetry_register_cmd(tel[k].cmd, tel[k].fn, tel[k].help))
 			fprintf(stderr, "rxlogd: telemetry command %s not registered\n",
 				tel[k].cmd);
-	int prom = strcmp(cfg.prometheus, "off") ? listen_tcp(cfg.prometheus) : -1;
-
-	if (strcmp(cfg.prometheus, "off") && prom < 0)
-		fprintf(stderr, "rxlogd: prometheus %s: %s (metrics endpoint off)\n",
-			cfg.prometheus, strerror(-prom));
-	else if (prom >= 0)
+	if (prom >= 0)
 		fprintf(stderr, "rxlogd: metrics on http://%s/metrics\n", cfg.prometheus);
 	unsigned lc, k = 0;
 

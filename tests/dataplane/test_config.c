@@ -120,7 +120,12 @@ static void test_bad_settings_say_what_to_change(void **state)
 		{"source", "kernel", "must be one of auto, dpdk, socket"},
 		{"hugepages", "maybe", "must be one of auto, on, off"},
 		{"checksum", "sometimes", "must be one of auto, verify, ipv4, off"},
-		{"prometheus", "9108", "ADDR:PORT"},
+		{"prometheus", "9108", "IPV4:PORT"},
+		{"prometheus", "127.0.0.1:abc", "port of 1-65535"},
+		{"prometheus", "127.0.0.1:0", "port of 1-65535"},
+		{"prometheus", "127.0.0.1:65536", "port of 1-65535"},
+		{"prometheus", "127.0.0.1:9108x", "port of 1-65535"},
+		{"prometheus", "localhost:9108", "IPV4:PORT"},
 		{"ring_size", "1000", "power of 2"},
 	};
 
@@ -149,6 +154,16 @@ static void test_validation_errors(void **state)
 	assert_non_null(strstr(rxl_err_msg(), "both write topic"));
 
 	rxl_cfg_default(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "prometheus", "off"), 0);
+	assert_true(c.prometheus_set);
+	assert_int_equal(rxl_cfg_set_flag(&c, "prometheus", "0.0.0.0:65535"), 0);
+	assert_string_equal(c.prometheus, "0.0.0.0:65535");
+	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null0"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null1"), -EINVAL);
+	assert_non_null(strstr(rxl_err_msg(), "one port per rxlogd"));
+
+	rxl_cfg_default(&c);
+	assert_false(c.prometheus_set);
 	assert_int_equal(rxl_cfg_set_flag(&c, "listen", "1/raw"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null0"), 0);
 	assert_int_equal(rxl_cfg_validate(&c), -EINVAL);

@@ -30,6 +30,14 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
+# A Prometheus endpoint the user set but that cannot be served (the port is
+# the first rxlogd's) stops start-up, before EAL, with what to change.
+rc=0
+timeout 20 "$rxlogd" --data "$tmp/data2" --source socket --hugepages off --prometheus "127.0.0.1:$pm" \
+  --listen "$((base + 5))/raw:topic=x" >"$tmp/out2" 2>"$tmp/err2" || rc=$?
+((rc == 1)) && grep -q "prometheus 127.0.0.1:$pm: .*set --prometheus to a free IPV4:PORT or off" \
+  "$tmp/err2" || fail "a busy --prometheus port: exit $rc, $(cat "$tmp/err2")"
+[[ ! -e $tmp/data2 ]] || fail "start-up went on past a busy --prometheus port"
 # Idle, the socket source sleeps (poll(2), writer naps): CPU time over 2 s
 # stays far under the 4 s that two busy-polling lcores take.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
