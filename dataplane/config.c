@@ -191,6 +191,21 @@ static int parse_u32(const char *what, const char *v, uint32_t lo, uint32_t hi, 
 	return 0;
 }
 
+static int parse_i32(const char *what, const char *v, int32_t lo, int32_t hi, int32_t *out)
+{
+	char *end;
+
+	errno = 0;
+	long n = strtol(v, &end, 10);
+
+	if (end == v || *end || errno || n < lo || n > hi)
+		return rxl_err_set(
+			-EINVAL, "%s = \"%s\": must be a whole number from %" PRId32 " to %" PRId32,
+			what, v, lo, hi);
+	*out = (int32_t)n;
+	return 0;
+}
+
 static int parse_addr(const char *v, struct rxl_cfg_addr *a)
 {
 	if (inet_pton(AF_INET, v, a->bytes) == 1) {
@@ -254,6 +269,8 @@ static int listener_set(struct rxl_cfg_listener *l, const char *k, const char *v
 		return parse_u32(what, v, 1, 4096, &l->partitions);
 	if (!strcmp(k, "max_event_bytes"))
 		return parse_u32(what, v, 1, 16u << 20, &l->max_event_bytes);
+	if (!strcmp(k, "rfc3164_utc_offset_min")) /* UTC = senders' local time - offset */
+		return parse_i32(what, v, -24 * 60, 24 * 60, &l->rfc3164_utc_offset_min);
 	if (!strcmp(k, "key")) {
 		err = pick(what, v, key_names, N(key_names), &i);
 		if (!err)

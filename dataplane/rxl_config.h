@@ -29,6 +29,8 @@
  *   retention_bytes = -1              ; -1 = no limit
  *   retention = 7d                    ; durations take ms/s/m/h/d; -1 = no limit
  *   max_event_bytes = 65000
+ *   rfc3164_utc_offset_min = 0        ; syslog: senders' zone, minutes east of UTC
+ * (docs/FORMATS.md)
  *
  * Every error names the setting, the value, and what would be valid.
  */
@@ -76,7 +78,8 @@ struct rxl_cfg_listener {
 	uint32_t partitions;
 	enum rxl_cfg_key key;
 	uint32_t max_event_bytes;
-	struct rxl_log_config log; /* durability, retention, segment size, ... */
+	int32_t rfc3164_utc_offset_min; /* syslog: the senders' zone for BSD timestamps */
+	struct rxl_log_config log;	/* durability, retention, segment size, ... */
 };
 
 struct rxl_cfg {

@@ -189,7 +189,9 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 		L->first_part = g;
 		L->fmt = (struct rxl_fmt_config){.kind = kinds[lc->format],
 						 .key = fmt_key(lc->key),
-						 .max_event_bytes = lc->max_event_bytes};
+						 .max_event_bytes = lc->max_event_bytes,
+						 .rfc3164_utc_offset_min =
+							 lc->rfc3164_utc_offset_min};
 		if ((err = rxl_fmt_config_check(&L->fmt)))
 			return rxl_err_ctx(err, "listener %u", lc->port);
 		for (uint32_t p = 0; p < lc->partitions; p++, g++) {

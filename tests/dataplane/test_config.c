@@ -71,6 +71,7 @@ static void test_file_then_flags_override(void **state)
 			    "retention = 7d\n"
 			    "retention_bytes = 10G\n"
 			    "segment_bytes = 256M\n"
+			    "rfc3164_utc_offset_min = -300\n"
 			    "\n"
 			    "[listen 9000]\n"
 			    "format = lines\n"
@@ -88,7 +89,9 @@ static void test_file_then_flags_override(void **state)
 	assert_int_equal(c.listeners[0].log.retention_ms, 7 * 86400000ll);
 	assert_int_equal(c.listeners[0].log.retention_bytes, 10ll << 30);
 	assert_int_equal(c.listeners[0].log.segment_bytes, 256ull << 20);
+	assert_int_equal(c.listeners[0].rfc3164_utc_offset_min, -300);
 	assert_string_equal(c.listeners[1].topic, "app");
+	assert_int_equal(c.listeners[1].rfc3164_utc_offset_min, 0);
 	/* Flags override the file. */
 	assert_int_equal(rxl_cfg_set_flag(&c, "data", "./d2"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "listen", "5514/raw:topic=r"), 0);
@@ -113,6 +116,8 @@ static void test_bad_settings_say_what_to_change(void **state)
 		{"listen", "5514/raw:durability=sometimes", "must be one of none, interval, fsync"},
 		{"listen", "5514/raw:retention=forever", "duration like"},
 		{"listen", "5514/raw:segment_bytes=lots", "size like"},
+		{"listen", "5514/syslog:rfc3164_utc_offset_min=1441", "from -1440 to 1440"},
+		{"listen", "5514/syslog:rfc3164_utc_offset_min=+2h", "whole number"},
 		{"listen", "5514/raw:topic=a/b", "without '/'"},
 		{"listen", "5514/raw:colour=blue", "unknown listener setting"},
 		{"addr", "198.18.0.256", "not an IPv4 or IPv6 address"},

@@ -3,7 +3,9 @@
 # lives in a network namespace this test makes (198.18.0.0/24), fed by real
 # third-party senders: util-linux logger (RFC 3164 and RFC 5424) and socat
 # (lines). The senders find rxlogd by ARP (no static neighbour entry). Every
-# message sent arrives, once, in order per sender.
+# message sent arrives, once, in order per sender, byte for byte in the
+# format it was sent in. The syslog listener takes its senders' BSD
+# timestamps as UTC+1 (rfc3164_utc_offset_min=60); logger runs in UTC.
 # Skips (77) without root, netns or veth.
 # tcpreplay sends a capture of native datagrams written by rxlog-gen.
 # Usage: test_rxlogd_veth.sh RXLOGD RXLOG RXLOG_GEN
@@ -26,7 +28,8 @@ rxl_veth_setup "$ns" "$host" "$peer"
 "$rxlogd" --data "$tmp/data" --port "net_af_packet0,iface=$host,qpairs=1,framecnt=8192" \
   --addr 198.18.0.1 --hugepages off --memory-mb 512 --eal "--no-telemetry --log-level=3" \
   --stats-interval 0 --prometheus off \
-  --listen 5514/syslog:topic=syslog,partitions=2 --listen 6000/lines:topic=app \
+  --listen 5514/syslog:topic=syslog,partitions=2,rfc3164_utc_offset_min=60 \
+  --listen 6000/lines:topic=app \
   --listen 7000/native:topic=telemetry,partitions=4 \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
@@ -41,8 +44,10 @@ sleep 0.3
 n=2000
 for i in $(seq $n); do echo "bsd message $i"; done >"$tmp/bsd"
 for i in $(seq $n); do echo "ietf message $i"; done >"$tmp/ietf"
-ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 -t rfc3164 -f "$tmp/bsd"
-ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
+t_sent=$(date +%s%3N)
+# (logger's default is RFC 5424 since util-linux 2.26: --rfc3164 says BSD.)
+TZ=UTC ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc3164 -t rfc3164 -f "$tmp/bsd"
+TZ=UTC ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
 # socat: one datagram per line (socat -b N cuts a file into N-byte blocks,
 # which would split lines across datagrams).
 for i in $(seq 300); do
@@ -61,9 +66,17 @@ stats=$(tail -1 "$tmp/out")
 "$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/syslog.json"
 "$rxlog" cat --data "$tmp/data" --topic app --format value >"$tmp/app.txt"
 "$rxlog" cat --data "$tmp/data" --topic telemetry --format json >"$tmp/telemetry.json"
-python3 - "$tmp" "$n" "$stats" <<'PY' || fail "messages: $stats"
+python3 - "$tmp" "$n" "$stats" "$t_sent" <<'PY' || fail "messages: $stats"
 import json, re, sys
-tmp, n, stats = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+tmp, n, stats, t_sent = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4])
+# The value is the message as sent: a BSD header (month day time, no year),
+# or RFC 5424's version 1 and full timestamp.
+shape = {"rfc3164": re.compile(r"<\d+>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ rfc3164"),
+         "rfc5424": re.compile(r"<\d+>1 \d{4}-\d\d-\d\dT\S+ \S+ rfc5424 ")}
+# Record timestamps: BSD ones read as UTC+1, one hour before the sending
+# time; RFC 5424's carry their own offset. logger's BSD stamps have whole
+# seconds, so allow a second before t_sent, and a minute for the sending.
+skew = {"rfc3164": -3600000, "rfc5424": 0}
 assert stats["frames"].get("arp", 0) >= 1, stats          # found us by ARP
 assert stats["not_ours"] == 1, stats                     # the warm-up datagram
 seen = {"rfc3164": [], "rfc5424": []}
@@ -72,6 +85,9 @@ for line in open(f"{tmp}/syslog.json"):
     m = re.search(r"(rfc3164|rfc5424).*(?:bsd|ietf) message (\d+)$", r["value"])
     assert m, r["value"]
     seen[m.group(1)].append((r["partition"], int(m.group(2))))
+    assert shape[m.group(1)].match(r["value"]), r["value"]
+    late = r["timestamp"] - skew[m.group(1)] - t_sent
+    assert -1000 <= late <= 60000, (m.group(1), late, r)
     assert r["headers"]["src"] == "198.18.0.2", r["headers"]
 for tag, got in seen.items():
     nums = sorted(x for _, x in got)
