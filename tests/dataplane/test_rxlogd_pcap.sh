@@ -2,9 +2,12 @@
 # tests: rxlogd on a DPDK port (net_pcap): a capture written by rxlog-gen
 # (native and syslog) plus hand-made frames — an ARP request for our
 # address, truncated and malformed frames, a datagram to another port, a
-# garbage payload, damaged UDP and IPv4 checksums — replayed into rxlogd; then every frame and event is
-# accounted for by reason, the ARP reply went out (tx_pcap), and the logs
-# hold exactly the stored records.
+# garbage payload, damaged UDP and IPv4 checksums, a bad UDP length, VLAN
+# tags (one and two), an IPv6 datagram, fragments, an oversize event —
+# replayed into rxlogd; then every frame and event is accounted for by
+# reason, every event the generator reports sending is stored (with its
+# content, headers and order per producer), the ARP reply went out
+# (tx_pcap), and the logs hold exactly the stored records.
 # Usage: test_rxlogd_pcap.sh RXLOGD RXLOG_GEN RXLOG
 set -euo pipefail
 source "$(dirname "$0")/testlib.sh"
@@ -38,6 +41,18 @@ def udp4(dst_ip, dport, payload, src_ip=bytes([198, 18, 0, 77]), with_csum=False
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0x4000, 64, 17, 0, src_ip, dst_ip)
     ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
     return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip + udp
+def vlan(frame, *vids):  # 802.1Q tags after the MAC addresses (the outer one first)
+    tags = b"".join(struct.pack("!HH", 0x8100, v) for v in vids)
+    return frame[:12] + tags + frame[12:]
+def udp6(src, dst, dport, payload):  # unfragmented, with its (mandatory) checksum
+    ulen = 8 + len(payload)
+    udp = struct.pack("!HHHH", 40003, dport, ulen, 0) + payload
+    c = csum(src + dst + struct.pack("!I", ulen) + b"\0\0\0\x11" + udp) or 0xffff
+    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
+    ip6 = struct.pack("!IHBB", 0x60000000, ulen, 17, 64) + src + dst
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd" + ip6 + udp
+def udp_len(frame, n):  # the UDP length field set to n (IPv4, no options)
+    return frame[:38] + struct.pack("!H", n) + frame[40:]
 def flip(frame, at):  # one bit of the frame turned over, as on a bad link
     return frame[:at] + bytes([frame[at] ^ 0x10]) + frame[at + 1:]
 us = bytes([198, 18, 0, 1])
@@ -98,6 +113,12 @@ frames = [
     udp4(us, 5514, b"<14>Nov 27 10:00:00 csumgood app: kept", with_csum=True),
     flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad1 app: payload bit", with_csum=True), 80),
     flip(udp4(us, 5514, b"<14>Nov 27 10:00:00 csumbad2 app: header bit"), 14 + 8),  # TTL
+    udp_len(udp4(us, 5514, b"<14>Nov 27 10:00:00 udplen app: long"), 200),  # udp_length
+    vlan(udp4(us, 5514, b"<14>Nov 27 10:00:00 vlanhost app: one tag"), 100),
+    vlan(udp4(us, 5514, b"<14>Nov 27 10:00:00 qinqhost app: two tags"), 200, 100),
+    vlan(udp4(us, 5514, b"<14>Nov 27 10:00:00 vlan3 app: three tags"), 1, 2, 3),  # too_many_vlans
+    udp6(them6, us6, 5514, b"<14>Nov 27 10:00:00 v6host app: over IPv6"),
+    udp4(us, 6000, b"short\n" + b"y" * 40 + b"\nlast\n"),  # lines: one oversize_event
 ] + frag4(us, 5514, big, 4242) + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6hst"), 77) \
   + frag6(them6, us6, 5514, big.replace(b"fraghost", b"frag6bad"), 78, bad_csum=True)
 with open(sys.argv[1], "wb") as f:
@@ -115,7 +136,8 @@ print(n)" "$tmp/in.pcap")
   --addr 198.18.0.1 --addr 2001:db8::1 --hugepages off --memory-mb 256 --eal "--no-telemetry --log-level=4" \
   --stats-interval 0 \
   --listen "7000/native:topic=telemetry,partitions=4" \
-  --listen "5514/syslog:topic=syslog,partitions=2" >"$tmp/out" 2>"$tmp/err" &
+  --listen "5514/syslog:topic=syslog,partitions=2" \
+  --listen "6000/lines:topic=app,max_event_bytes=16" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 sleep 2 # the capture is replayed at once; net_pcap gives no end-of-file signal
 kill -TERM "$pid"
@@ -137,7 +159,10 @@ assert s["formats"].get("native_truncated", 0) >= 1, s["formats"]
 assert s["formats"].get("native_bad_magic") == 1 and fr.get("ipv4_length") == 1, (s["formats"], fr)
 assert s["formats"].get("syslog_no_pri") == 1, s["formats"]
 assert fr.get("udp_checksum") == 2 and fr.get("ipv4_checksum") == 1, fr  # 1 reassembled
+assert fr.get("udp_length") == 1 and fr.get("too_many_vlan_tags") == 1, fr
+assert s["formats"].get("oversize_event") == 1, s["formats"]
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
+assert s["ring_full"] == 0 and s["log_drops"] == 0 and s["duplicates"] == 0, s
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
 total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 {s += $5} END {print s}')
@@ -158,6 +183,39 @@ assert not want, want
 # The datagram with a correct UDP checksum is kept, the two damaged ones not.
 assert "csumgood" in seen and not {"csumbad1", "csumbad2", "frag6bad"} & seen, seen
 ' || fail "reassembled messages, checksums"
+# Every event rxlog-gen reports sending is stored, with its content: native
+# values carry producer and sequence (rising per producer in its
+# partition), syslog records their headers; the hand-made frames add the
+# kept syslog messages above and two lines.
+"$rxlog" cat --data "$tmp/data" --topic telemetry --format json >"$tmp/tel.json"
+"$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/sys.json"
+"$rxlog" cat --data "$tmp/data" --topic app --format value >"$tmp/app.txt"
+python3 - "$tmp" "$(cat "$tmp/gen1")" "$(cat "$tmp/gen2")" <<'PY' || fail "generated events"
+import json, re, sys
+tmp, g1, g2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+tel = [json.loads(l) for l in open(f"{tmp}/tel.json")]
+assert len(tel) == g1["events"] == 2000, (len(tel), g1)
+last, seen = {}, set()
+for r in tel:
+    m = re.match(r"p(\d+) seq=(\d+)", r["value"])
+    assert m, r["value"]
+    k = (r["partition"], m.group(1))
+    assert int(m.group(2)) > last.get(k, -1), (k, m.group(2), last.get(k))
+    last[k] = int(m.group(2))
+    seen.add((m.group(1), int(m.group(2))))
+assert len(seen) == 2000, len(seen)  # each event once
+sysl = [json.loads(l) for l in open(f"{tmp}/sys.json")]
+hand = {"csumgood", "fraghost", "frag6hst", "vlanhost", "qinqhost", "v6host"}
+gen = [r for r in sysl if r["key"] not in hand]
+assert len(gen) == g2["events"] == 300, (len(gen), g2)
+assert {r["key"] for r in sysl} >= hand, {r["key"] for r in sysl}
+assert len(sysl) == 300 + len(hand), len(sysl)
+for r in gen:
+    h = r["headers"]
+    assert r["value"].startswith("<") and {"severity", "facility", "app", "src"} <= set(h), r
+    assert h["src"] == "198.18.0.1" or re.match(r"198\.1[89]\.", h["src"]), h
+assert [l.rstrip("\n") for l in open(f"{tmp}/app.txt")] == ["short", "last"]
+PY
 # The ARP reply: from our address to the asker, opcode 2.
 python3 - "$tmp/out.pcap" <<'PY' || fail "no ARP reply in tx_pcap"
 import struct, sys
