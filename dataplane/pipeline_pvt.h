@@ -148,6 +148,7 @@ struct rxl_dp {
 	uint64_t csum_ol_mask;	      /* NIC checksum verdicts read from ol_flags (0: none) */
 	uint8_t port_listener[65536]; /* UDP port -> listener index + 1 (0: none) */
 	bool idle_sleep; /* socket source: lcores sleep when idle (rxl_rx_socket_loop) */
+	bool port_src;	 /* a DPDK port feeds the rx lcores (else kernel sockets) */
 	RXL_ALIGN_CL _Atomic int stop_rx; /* S1: release by main; acquire by rx lcores */
 	_Atomic int stop_wr;		  /* S2: release by main after every rx lcore returned */
 	struct rxl_rx_stats rx[RXL_MAX_RX];

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -458,11 +459,13 @@ static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 		fprintf(f,
 			"%s{\"topic\":\"%s\",\"partition\":%u,\"records\":%" PRIu64
 			",\"bytes\":%" PRIu64 ",\"batches\":%" PRIu64 ",\"syncs\":%" PRIu64
-			",\"write_p50_us\":%" PRId64 ",\"write_p99_us\":%" PRId64
-			",\"sync_p50_us\":%" PRId64 ",\"sync_p99_us\":%" PRId64 "}",
+			",\"hwm\":%" PRIu64 ",\"durable\":%" PRIu64 ",\"write_p50_us\":%" PRId64
+			",\"write_p99_us\":%" PRId64 ",\"sync_p50_us\":%" PRId64
+			",\"sync_p99_us\":%" PRId64 "}",
 			p ? "," : "", dp->lst[pt->listener].cfg->topic, pt->index,
 			ld(&pt->pub.records), ld(&pt->pub.bytes), ld(&pt->pub.batches),
-			ld(&pt->pub.syncs), lat_quantile_us(pt->pub.write_lat, 0.5),
+			ld(&pt->pub.syncs), ld(&pt->pub.hwm), ld(&pt->pub.durable),
+			lat_quantile_us(pt->pub.write_lat, 0.5),
 			lat_quantile_us(pt->pub.write_lat, 0.99),
 			lat_quantile_us(pt->pub.sync_lat, 0.5),
 			lat_quantile_us(pt->pub.sync_lat, 0.99));
@@ -494,6 +497,15 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
+	if (g_dp->port_src) {
+		struct rte_eth_stats es = {0};
+
+		rte_eth_stats_get(g_dp->port, &es);
+		rte_tel_data_add_dict_u64(d, "nic_ipackets", es.ipackets);
+		rte_tel_data_add_dict_u64(d, "nic_imissed", es.imissed);
+		rte_tel_data_add_dict_u64(d, "nic_rx_nombuf", es.rx_nombuf);
+		rte_tel_data_add_dict_u64(d, "nic_ierrors", es.ierrors);
+	}
 	return 0;
 }
 
@@ -527,17 +539,43 @@ static int tel_producers(const char *cmd, const char *params, struct rte_tel_dat
 	return 0;
 }
 
+/* Partitions per /rxlog/partitions reply: DPDK 22.11 cuts a reply at 16 KiB
+ * and one partition takes about 260 bytes of it. */
+#define TEL_PARTS_PER_REPLY 48
+
 static int tel_partitions(const char *cmd, const char *params, struct rte_tel_data *d)
 {
+	uint32_t first = 0, sent = 0;
+	const char *topic = NULL;
+
 	(void)cmd;
-	(void)params;
+	/* Parameters: a topic (only its partitions), or the index to start
+	 * from (the "next" of an earlier reply). */
+	if (params && params[0]) {
+		char *end;
+		unsigned long v = strtoul(params, &end, 10);
+
+		if (*end == '\0' && end != params)
+			first = v < g_dp->n_parts ? (uint32_t)v : g_dp->n_parts;
+		else
+			topic = params;
+	}
 	/* Keyed "<topic>_<partition>" with every character other than a
 	 * letter, a digit or '_' made '_' (telemetry refuses other names, and
 	 * DPDK 22.11 allows no dicts in arrays); "topic" and "partition" inside
 	 * say exactly which. */
 	rte_tel_data_start_dict(d);
-	for (uint32_t p = 0; p < g_dp->n_parts; p++) {
+	for (uint32_t p = first; p < g_dp->n_parts; p++) {
 		struct rxl_partition *pt = &g_dp->parts[p];
+
+		if (topic && strcmp(topic, g_dp->lst[pt->listener].cfg->topic))
+			continue;
+		if (sent == TEL_PARTS_PER_REPLY) {
+			/* More than one reply holds: ask again from here. */
+			rte_tel_data_add_dict_u64(d, "next", p);
+			break;
+		}
+		sent++;
 		struct rte_tel_data *c = rte_tel_data_alloc();
 		if (!c)
 			return -ENOMEM;
@@ -565,7 +603,10 @@ static int tel_partitions(const char *cmd, const char *params, struct rte_tel_da
 		for (int k = 0; k < n && k < (int)sizeof(name); k++)
 			if (!isalnum((unsigned char)name[k]) && name[k] != '_')
 				name[k] = '_';
-		rte_tel_data_add_dict_container(d, name, c, 0);
+		if (rte_tel_data_add_dict_container(d, name, c, 0)) {
+			rte_tel_data_free(c);
+			return -ENOSPC;
+		}
 	}
 	return 0;
 }
@@ -735,6 +776,62 @@ static void prom_producers(char *buf, size_t *len, size_t cap, struct rxl_dp *dp
 	}
 }
 
+/* Per rx lcore: its counters, and its drops by reason (the same reasons as
+ * rxlog_drops_total, which sums them over the lcores; the L2-L4 ones only
+ * on a DPDK port). */
+static void prom_rx_lcores(char *buf, size_t *len, size_t cap, struct rxl_dp *dp, bool port_src)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} ctr[] = {
+		{"datagrams", offsetof(struct rxl_rx_stats, datagrams)},
+		{"bytes", offsetof(struct rxl_rx_stats, bytes)},
+		{"events", offsetof(struct rxl_rx_stats, events)},
+		{"sequence_gaps", offsetof(struct rxl_rx_stats, gaps)},
+		{"reassembled", offsetof(struct rxl_rx_stats, reassembled)},
+		{"nombuf", offsetof(struct rxl_rx_stats, nombuf)},
+	};
+	static const struct {
+		const char *reason;
+		size_t off;
+	} drop[] = {
+		{"ring_full", offsetof(struct rxl_rx_stats, ring_full)},
+		{"kernel", offsetof(struct rxl_rx_stats, kernel_drops)},
+		{"duplicate", offsetof(struct rxl_rx_stats, duplicates)},
+		{"too_large", offsetof(struct rxl_rx_stats, too_large)},
+		{"not_ours", offsetof(struct rxl_rx_stats, not_ours)},
+	};
+#define RX_CTR(i, off) ld((_Atomic uint64_t *)((char *)&dp->rx[i] + (off)))
+
+	for (size_t c = 0; c < sizeof(ctr) / sizeof(ctr[0]); c++) {
+		PROM(buf, *len, cap, "# TYPE rxlog_rx_lcore_%s_total counter\n", ctr[c].name);
+		for (uint32_t i = 0; i < dp->n_rx; i++)
+			PROM(buf, *len, cap, "rxlog_rx_lcore_%s_total{lcore=\"%u\"} %" PRIu64 "\n",
+			     ctr[c].name, i, RX_CTR(i, ctr[c].off));
+	}
+	PROM(buf, *len, cap, "# TYPE rxlog_rx_lcore_drops_total counter\n");
+	for (uint32_t i = 0; i < dp->n_rx; i++) {
+		struct rxl_rx_stats *s = &dp->rx[i];
+
+		for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++)
+			PROM(buf, *len, cap,
+			     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} %" PRIu64 "\n",
+			     i, drop[d].reason, RX_CTR(i, drop[d].off));
+		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
+				PROM(buf, *len, cap,
+				     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} "
+				     "%" PRIu64 "\n",
+				     i, rxl_fmt_drop_name((enum rxl_fmt_reason)r), ld(&s->fmt[r]));
+		for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
+			PROM(buf, *len, cap,
+			     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} %" PRIu64 "\n",
+			     i, rxl_l2l4_drop_name((enum rxl_l2l4_result)r), ld(&s->l2[r]));
+	}
+#undef RX_CTR
+}
+
 /* Answer every pending scrape (text exposition format 0.0.4). */
 static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 {
@@ -765,16 +862,12 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		PROM(buf, len, cap,
 		     "# TYPE rxlog_stored_total counter\nrxlog_stored_total %" PRIu64 "\n",
 		     t.records);
-		PROM(buf, len, cap, "# TYPE rxlog_rx_lcore_datagrams_total counter\n");
-		for (uint32_t i = 0; i < dp->n_rx; i++)
-			PROM(buf, len, cap,
-			     "rxlog_rx_lcore_datagrams_total{lcore=\"%u\"} %" PRIu64 "\n", i,
-			     ld(&dp->rx[i].datagrams));
-		PROM(buf, len, cap, "# TYPE rxlog_rx_lcore_events_total counter\n");
-		for (uint32_t i = 0; i < dp->n_rx; i++)
-			PROM(buf, len, cap,
-			     "rxlog_rx_lcore_events_total{lcore=\"%u\"} %" PRIu64 "\n", i,
-			     ld(&dp->rx[i].events));
+		prom_rx_lcores(buf, &len, cap, dp, port_src);
+		PROM(buf, len, cap,
+		     "# TYPE rxlog_bytes_total counter\nrxlog_bytes_total %" PRIu64 "\n"
+		     "# TYPE rxlog_reassembled_total counter\nrxlog_reassembled_total %" PRIu64 "\n"
+		     "# TYPE rxlog_rx_nombuf_total counter\nrxlog_rx_nombuf_total %" PRIu64 "\n",
+		     t.bytes, t.reassembled, t.nombuf);
 		PROM(buf, len, cap, "# TYPE rxlog_drops_total counter\n");
 		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
 		     t.ring_full);
@@ -890,7 +983,7 @@ int main(int argc, char **argv)
 		{"/rxlog/rx_lcores", tel_rx_lcores,
 		 "rxlogd counters per rx lcore, drops by reason."},
 		{"/rxlog/partitions", tel_partitions,
-		 "rxlogd per partition: records, bytes, batches, marks, write/sync p50/p99 us."},
+		 "rxlogd per partition (param: topic, or start index): records, marks, latency."},
 		{"/rxlog/producers", tel_producers,
 		 "rxlogd native producers with the most loss: lost, pending, duplicates."},
 	};
@@ -904,6 +997,7 @@ int main(int argc, char **argv)
 	unsigned lc, k = 0;
 
 	dp.idle_sleep = !port_src;
+	dp.port_src = port_src;
 	RTE_LCORE_FOREACH_WORKER (lc) {
 		if (k < dp.n_rx) {
 			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
@@ -959,14 +1053,30 @@ int main(int argc, char **argv)
 			sum(&dp, &t);
 			double sec = cfg.stats_interval_s;
 
+			char port_part[160] = "";
+
+			/* On a port, what the NIC and L2-L4 dropped before any
+			 * payload was parsed, too (totals since start). */
+			if (port_src) {
+				struct rte_eth_stats es = {0};
+				uint64_t l2 = 0;
+
+				rte_eth_stats_get(dp.port, &es);
+				for (int r = RXL_L2L4_DROP_FIRST; r < RXL_L2L4_RESULT_COUNT; r++)
+					l2 += t.l2[r];
+				snprintf(port_part, sizeof(port_part),
+					 " l2-l4 %" PRIu64 " not-ours %" PRIu64
+					 " nic-missed %" PRIu64 " nic-nombuf %" PRIu64,
+					 l2, t.not_ours, es.imissed, es.rx_nombuf);
+			}
 			fprintf(stderr,
 				"rxlogd: %.0f events/s %.1f MB/s in, %.0f records/s stored; drops: "
 				"ring %" PRIu64 " kernel %" PRIu64 " parse %" PRIu64 " log %" PRIu64
-				"\n",
+				"%s\n",
 				(double)(t.events - prev.events) / sec,
 				(double)(t.bytes - prev.bytes) / sec / 1e6,
 				(double)(t.records - prev.records) / sec, t.ring_full,
-				t.kernel_drops, parse_drops(&t), t.log_drops);
+				t.kernel_drops, parse_drops(&t), t.log_drops, port_part);
 			prev = t;
 		}
 	}

@@ -28,7 +28,7 @@ pn=$base pm=$((base + 1))
 # memif: rxlogd is the server (it must be up before the client starts).
 "$rxlogd" --data "$tmp/data" --port "net_memif0,role=server,socket=$sock" \
   --addr 198.18.0.1 --rx-cores 2 --writer-cores 1 --hugepages off --memory-mb 512 \
-  --eal "--log-level=4" --stats-interval 0 --prometheus "127.0.0.1:$pm" \
+  --eal "--log-level=4" --stats-interval 1 --prometheus "127.0.0.1:$pm" \
   --listen "$pn/native:topic=telemetry,partitions=4" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 1 || fail "rxlogd did not start"
@@ -55,8 +55,8 @@ sent=$(sed -E 's/.*"events":([0-9]+).*/\1/' <<<"$out")
 dgrams=$(sed -E 's/.*"datagrams":([0-9]+).*/\1/' <<<"$out")
 # Everything reaches rxlogd (memif is lossless); per-lcore counters show
 # both queues working, through Prometheus.
-python3 - "$pm" "$sent" <<'PY' || fail "per-lcore metrics"
-import sys, time, urllib.request
+python3 - "$pm" "$sent" "$pid" <<'PY' || fail "per-lcore metrics"
+import json, socket, sys, time, urllib.request
 deadline = time.time() + 20
 while time.time() < deadline:
     body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=2).read().decode()
@@ -67,7 +67,23 @@ while time.time() < deadline:
 assert m["rxlog_events_total"] == int(sys.argv[2]), m["rxlog_events_total"]
 for q in ("0", "1"):
     assert m[f'rxlog_rx_lcore_datagrams_total{{lcore="{q}"}}'] > 0, body
+# The NIC's counters, through Prometheus and DPDK telemetry (/rxlog/stats):
+# every frame the generator sent was received (ARP and the like aside).
+dg = sum(m[f'rxlog_rx_lcore_datagrams_total{{lcore="{q}"}}'] for q in ("0", "1"))
+assert m["rxlog_nic_ipackets_total"] >= dg > 0, body
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(f"/var/run/dpdk/rxlogd-{sys.argv[3]}/dpdk_telemetry.v2")
+json.loads(s.recv(4096))
+s.send(b"/rxlog/stats")
+st = json.loads(s.recv(65536))["/rxlog/stats"]
+assert st["nic_ipackets"] >= dg and st["nic_imissed"] == 0 and st["nic_ierrors"] == 0, st
+# L2-L4 drops per rx lcore, by reason, on a port.
+assert any('reason="udp_checksum"' in k for k in m if k.startswith("rxlog_rx_lcore_drops_total")), body
 PY
+# The summary line on stderr (--stats-interval 1), with a port's own drops.
+summary='^rxlogd: [0-9]+ events/s [0-9.]+ MB/s in, [0-9]+ records/s stored; drops: ring [0-9]+ kernel 0 parse [0-9]+ log 0 l2-l4 [0-9]+ not-ours [0-9]+ nic-missed 0 nic-nombuf 0$'
+for _ in $(seq 50); do grep -qE "$summary" "$tmp/err" && break; sleep 0.1; done
+grep -qE "$summary" "$tmp/err" || fail "no summary line on stderr"
 kill -TERM "$pid"
 wait "$pid" || fail "rxlogd exited with $?"
 pid=

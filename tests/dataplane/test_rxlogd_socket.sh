@@ -27,6 +27,7 @@ pn=$base ps=$((base + 1)) pl=$((base + 2)) pm=$((base + 3)) pj=$((base + 4))
   --listen "$pn/native:topic=telemetry,partitions=4" \
   --listen "$ps/syslog:topic=syslog,partitions=2" \
   --listen "$pl/lines:topic=app" --listen "$pj/native:topic=jobs,partitions=2,max_event_bytes=64" \
+  --listen "$((base + 6))/raw:topic=wide,partitions=50" \
   >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 rxl_wait_listening "$pid" "$tmp/err" 4 || fail "rxlogd did not start"
@@ -181,6 +182,14 @@ body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout
 m = {l.split(" ")[0]: float(l.split(" ")[1]) for l in body.splitlines() if l and not l.startswith("#")}
 assert m["rxlog_events_total"] > 0 and m["rxlog_stored_total"] <= m["rxlog_events_total"], m
 assert m['rxlog_drops_total{reason="native_bad_magic"}'] == 1, body
+# Per rx lcore: the same counters and drops by reason, adding up to the totals.
+def lcores(name):
+    return {k: v for k, v in m.items() if k.startswith(f"rxlog_rx_lcore_{name}{{")}
+assert sum(lcores("events_total").values()) == m["rxlog_events_total"] > 0, body
+assert sum(lcores("bytes_total").values()) == m["rxlog_bytes_total"] > 0, body
+for reason in ("native_bad_magic", "syslog_no_pri", "ring_full", "duplicate"):
+    per = {k: v for k, v in lcores("drops_total").items() if f'reason="{reason}"' in k}
+    assert per and sum(per.values()) == m[f'rxlog_drops_total{{reason="{reason}"}}'], (reason, per)
 assert any(k.startswith('rxlog_partition_hwm{topic="telemetry"') for k in m), body
 # Per partition: records, and a write-latency histogram per partition whose
 # +Inf bucket equals its count and its batches.
@@ -198,11 +207,24 @@ st = json.loads(s.recv(65536))["/rxlog/stats"]
 assert st["events"] == m["rxlog_events_total"], (st, m["rxlog_events_total"])
 def tel(cmd):
     s.send(cmd.encode())
-    return json.loads(s.recv(1 << 20))[cmd]
+    return json.loads(s.recv(1 << 20))[cmd.split(",")[0]]  # keyed without parameters
+dr = tel("/rxlog/drops")
+assert dr["native_bad_magic"] == 1 and dr["syslog_no_pri"] == 1, dr
 lc = tel("/rxlog/rx_lcores")
 assert lc["rx0"]["native_bad_magic"] == 1 and lc["rx0"]["events"] == st["events"], lc
-parts = {(x["topic"], x["partition"]): x for x in tel("/rxlog/partitions").values()}
-assert len(parts) == 9 and parts[("telemetry", 0)]["records"] > 0, parts
+# 59 partitions: more than one reply holds (48 each), "next" says where
+# the rest starts; a topic as parameter gives only its partitions.
+first = tel("/rxlog/partitions")
+assert first.pop("next") == 48 and len(first) == 48, first.keys()
+rest = tel("/rxlog/partitions,48")
+assert "next" not in rest and len(rest) == 11, rest.keys()
+parts = {(x["topic"], x["partition"]): x for x in list(first.values()) + list(rest.values())}
+assert len(parts) == 59 and parts[("telemetry", 0)]["records"] > 0, parts
+wide = tel("/rxlog/partitions,wide")
+assert wide.pop("next") is not None and len(wide) == 48, wide.keys()
+assert {x["topic"] for x in wide.values()} == {"wide"}, wide
+tele = tel("/rxlog/partitions,telemetry")
+assert sorted(x["partition"] for x in tele.values()) == [0, 1, 2, 3], tele
 assert parts[("telemetry", 0)]["write_p99_us"] != 0, parts
 prods = tel("/rxlog/producers")
 assert len(prods) >= 6 and all(p["lost"] == 0 for p in prods.values()), prods
@@ -224,6 +246,9 @@ assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
 assert s["events"] + s["duplicates"] <= sent, s
 # The partitions' own counts (published by the writer lcores) add up.
 assert sum(p["records"] for p in s["partitions"]) == s["stored"], s["partitions"]
+# After the clean stop every partition is durable up to its high-water mark,
+# which is past every record this run stored (offsets start at 0 here).
+assert all(p["durable"] == p["hwm"] >= p["records"] for p in s["partitions"]), s["partitions"]
 assert all(p["write_p99_us"] != 0 for p in s["partitions"] if p["batches"]), s["partitions"]
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
