@@ -50,6 +50,8 @@ struct opts {
 	char dst_ip[64];
 	uint32_t mtu;
 	uint32_t gap_every; /* every Nth datagram is skipped, not sent (0: none) */
+	uint32_t dup_every; /* every Nth datagram is sent twice (0: none; pcap and --udp) */
+	uint32_t epoch;	    /* native: the producers' epoch (a restarted producer has a new one) */
 	bool no_producer;   /* native: producer id -1 (no dedupe: a replayed capture is not
 			       "duplicate") */
 	bool no_send_time;  /* native: no F_SEND_TIME (a replayed capture's send times are stale) */
@@ -71,7 +73,8 @@ static void usage(void)
 		"                 [--count EVENTS] [--duration SECONDS] [--event-bytes B]\n"
 		"                 [--events-per-datagram K] [--producers P] [--rate EVENTS/S]\n"
 		"                 [--dst IP] [--dst-port PORT] [--mtu BYTES] [--no-producer]\n"
-		"                 [--no-send-time] [--gap-every N]\n"
+		"                 [--no-send-time] [--gap-every N] [--duplicate-every N] [--epoch "
+		"E]\n"
 		"                 [--queues N] [--dst-mac MAC] [--cpu CPU] [--linger-ms MS]  "
 		"(--port)\n"
 		"  native: K events per datagram (default 16), producer id p+1, sequences,\n"
@@ -88,6 +91,10 @@ static void usage(void)
 		"02:00:00:00:00:01).\n"
 		"  --gap-every N skips every Nth datagram, any format (native: its sequences\n"
 		"          are used up, so the receiver sees a gap): simulated upstream loss.\n"
+		"  --duplicate-every N sends every Nth datagram twice (pcap and --udp): a\n"
+		"          retransmission, which the receiver's native dedupe drops.\n"
+		"  --epoch E: native producers' epoch (default 0); a capture with a higher one\n"
+		"          after a lower one is a producer restart (sequences from 0 again).\n"
 		"  Prints {\"datagrams\",\"events\",\"payload_bytes\",\"skipped_events\",...}\n"
 		"  as JSON on stdout at the end.\n");
 }
@@ -123,7 +130,7 @@ static int build(const struct opts *o, uint32_t p, uint64_t seq, uint32_t k, uin
 			};
 		}
 		struct rxl_native_hdr h = {.producer_id = o->no_producer ? -1 : (int64_t)p + 1,
-					   .epoch = 0,
+					   .epoch = (int32_t)o->epoch,
 					   .base_sequence =
 						   o->no_producer ? 0 : (int32_t)(seq & 0x7fffffff),
 					   .flags = o->no_send_time ? 0 : RXL_NATIVE_F_SEND_TIME,
@@ -228,6 +235,10 @@ int main(int argc, char **argv)
 			o.queues = (uint16_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--gap-every"))
 			o.gap_every = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--duplicate-every"))
+			o.dup_every = (uint32_t)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--epoch"))
+			o.epoch = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--linger-ms"))
 			o.linger_ms = (uint32_t)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--cpu"))
@@ -278,6 +289,14 @@ int main(int argc, char **argv)
 				"1..60000 producers, 1..1024 events per datagram (syslog: 1), "
 				"1..2000 event bytes\n");
 		usage();
+		return 2;
+	}
+	if (o.dup_every && o.port) {
+		fprintf(stderr, "rxlog-gen: --duplicate-every works with --out and --udp only\n");
+		return 2;
+	}
+	if (o.epoch > INT32_MAX) {
+		fprintf(stderr, "rxlog-gen: --epoch %u: at most %d\n", o.epoch, INT32_MAX);
 		return 2;
 	}
 	static uint8_t frame[MAX_DGRAM + 128];
@@ -339,6 +358,7 @@ int main(int argc, char **argv)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
 	}
 	uint64_t events = 0, datagrams = 0, bytes = 0, errors = 0, built = 0, skipped = 0;
+	uint64_t dup_events = 0, dup_datagrams = 0;
 	uint64_t start = now_ns(), t_ns = start;
 	uint32_t p = 0;
 	uint32_t max_payload = o.udp ? MAX_DGRAM : o.mtu - 28;
@@ -388,6 +408,12 @@ int main(int argc, char **argv)
 			if (pcap) {
 				t_ns += 1000;
 				pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
+				if (o.dup_every && (datagrams + 1) % o.dup_every == 0) {
+					t_ns += 1000;
+					pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
+					dup_events += k;
+					dup_datagrams++;
+				}
 			} else {
 				int e = gen_port_send(gp, frame, (uint32_t)fl, k, spec.src.b,
 						      spec.dst.b, spec.src_port, spec.dst_port);
@@ -407,6 +433,12 @@ int main(int argc, char **argv)
 			   0) {
 			errors++;
 			continue;
+		} else if (o.dup_every && (datagrams + 1) % o.dup_every == 0) {
+			if (sendto(fd, frame + 64, (size_t)len, 0, (struct sockaddr *)&to, tolen) <
+			    0)
+				errors++;
+			else
+				dup_events += k, dup_datagrams++;
 		}
 		seq[p] += k;
 		events += k;
@@ -451,13 +483,14 @@ int main(int argc, char **argv)
 	}
 	printf("{\"format\":\"%s\",\"datagrams\":%" PRIu64 ",\"events\":%" PRIu64
 	       ",\"payload_bytes\":%" PRIu64 ",\"send_errors\":%" PRIu64 ",\"tx_retries\":%" PRIu64
-	       ",\"skipped_events\":%" PRIu64
+	       ",\"skipped_events\":%" PRIu64 ",\"duplicate_datagrams\":%" PRIu64
+	       ",\"duplicate_events\":%" PRIu64
 	       ",\"producers\":%u,\"elapsed_s\":%.3f,\"events_per_s\":%.0f",
 	       o.fmt == F_NATIVE   ? "native"
 	       : o.fmt == F_SYSLOG ? "syslog"
 				   : "lines",
-	       datagrams, events, bytes, errors, tx_retries, skipped, o.producers, el,
-	       el > 0 ? (double)events / el : 0.0);
+	       datagrams, events, bytes, errors, tx_retries, skipped, dup_datagrams, dup_events,
+	       o.producers, el, el > 0 ? (double)events / el : 0.0);
 	if (r.queues) { /* frames per tx queue: how the producers spread */
 		printf(",\"tx_queues\":[");
 		for (uint16_t q = 0; q < r.queues; q++)

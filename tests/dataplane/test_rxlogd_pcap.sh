@@ -25,6 +25,14 @@ fail() { echo "FAIL: $*" >&2; [[ -f $tmp/err ]] && grep -v '^EAL' "$tmp/err" | t
   --dst-port 7000 >"$tmp/gen1"
 "$gen" --format syslog --out "$tmp/s.pcap" --count 300 --producers 9 --dst 198.18.0.1 \
   --dst-port 5514 >"$tmp/gen2"
+# Native dedupe through rxlogd: producers 1-3 (the ids of the first capture)
+# restart with epoch 2 and retransmit every 4th datagram, then restart again
+# with epoch 3: the retransmissions are dropped as duplicates, a restart is
+# neither a gap nor a duplicate.
+"$gen" --format native --out "$tmp/d1.pcap" --count 600 --events-per-datagram 10 --producers 3 \
+  --dst 198.18.0.1 --dst-port 7001 --epoch 2 --duplicate-every 4 >"$tmp/gen3"
+"$gen" --format native --out "$tmp/d2.pcap" --count 300 --events-per-datagram 10 --producers 3 \
+  --dst 198.18.0.1 --dst-port 7001 --epoch 3 >"$tmp/gen4"
 # Hand-made frames, appended as pcap records.
 python3 - "$tmp/extra.pcap" <<'PY'
 import struct, sys
@@ -125,7 +133,8 @@ with open(sys.argv[1], "wb") as f:
     for fr in frames:
         f.write(struct.pack("<IIII", 1, 0, len(fr), len(fr)) + fr)
 PY
-(cat "$tmp/n.pcap"; tail -c +25 "$tmp/s.pcap"; cat "$tmp/extra.pcap") >"$tmp/in.pcap"
+(cat "$tmp/n.pcap"; tail -c +25 "$tmp/s.pcap"; tail -c +25 "$tmp/d1.pcap"
+ tail -c +25 "$tmp/d2.pcap"; cat "$tmp/extra.pcap") >"$tmp/in.pcap"
 frames=$(python3 -c "
 import struct,sys
 d=open(sys.argv[1],'rb').read(); o=24; n=0
@@ -137,7 +146,8 @@ print(n)" "$tmp/in.pcap")
   --stats-interval 0 \
   --listen "7000/native:topic=telemetry,partitions=4" \
   --listen "5514/syslog:topic=syslog,partitions=2" \
-  --listen "6000/lines:topic=app,max_event_bytes=16" >"$tmp/out" 2>"$tmp/err" &
+  --listen "6000/lines:topic=app,max_event_bytes=16" \
+  --listen "7001/native:topic=dedupe,partitions=2" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 sleep 2 # the capture is replayed at once; net_pcap gives no end-of-file signal
 kill -TERM "$pid"
@@ -162,7 +172,7 @@ assert fr.get("udp_checksum") == 2 and fr.get("ipv4_checksum") == 1, fr  # 1 rea
 assert fr.get("udp_length") == 1 and fr.get("too_many_vlan_tags") == 1, fr
 assert s["formats"].get("oversize_event") == 1, s["formats"]
 assert s["events"] == s["stored"] + s["ring_full"] + s["log_drops"], s
-assert s["ring_full"] == 0 and s["log_drops"] == 0 and s["duplicates"] == 0, s
+assert s["ring_full"] == 0 and s["log_drops"] == 0 and s["gaps"] == 0, s
 PY
 stored=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['stored'])" "$stats")
 total=$("$rxlog" topics --data "$tmp/data" | awk 'NR > 1 {s += $5} END {print s}')
@@ -190,9 +200,34 @@ assert "csumgood" in seen and not {"csumbad1", "csumbad2", "frag6bad"} & seen, s
 "$rxlog" cat --data "$tmp/data" --topic telemetry --format json >"$tmp/tel.json"
 "$rxlog" cat --data "$tmp/data" --topic syslog --format json >"$tmp/sys.json"
 "$rxlog" cat --data "$tmp/data" --topic app --format value >"$tmp/app.txt"
-python3 - "$tmp" "$(cat "$tmp/gen1")" "$(cat "$tmp/gen2")" <<'PY' || fail "generated events"
+"$rxlog" cat --data "$tmp/data" --topic dedupe --format json >"$tmp/dedupe.json"
+python3 - "$tmp" "$(cat "$tmp/gen1")" "$(cat "$tmp/gen2")" "$(cat "$tmp/gen3")" \
+  "$(cat "$tmp/gen4")" "$stats" <<'PY' || fail "generated events"
 import json, re, sys
-tmp, g1, g2 = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+tmp = sys.argv[1]
+g1, g2, g3, g4, s = (json.loads(x) for x in sys.argv[2:7])
+# Dedupe: exactly the retransmitted events dropped, each event once, in
+# sequence order per producer and epoch within its partition.
+assert g3["duplicate_events"] == 150 and s["duplicates"] == g3["duplicate_events"], (g3, s)
+ded = [json.loads(l) for l in open(f"{tmp}/dedupe.json")]
+assert len(ded) == g3["events"] + g4["events"] == 900, len(ded)
+# Epoch 2 sent sequences 0-199 per producer, epoch 3 0-99: each stored once
+# per epoch, so 0-99 twice and 100-199 once.
+from collections import Counter, defaultdict
+cnt, runs = Counter(), defaultdict(list)
+for r in ded:
+    m = re.match(r"p(\d+) seq=(\d+)", r["value"])
+    cnt[(m.group(1), int(m.group(2)))] += 1
+    runs[(r["partition"], m.group(1))].append(int(m.group(2)))
+assert all(cnt[(p, q)] == (2 if q < 100 else 1) for p in ("0", "1", "2") for q in range(200)), cnt
+assert len(cnt) == 600, len(cnt)
+for k, qs in runs.items():           # rising, but for one restart (the new epoch)
+    assert sum(1 for a, b in zip(qs, qs[1:]) if b <= a) == 1, (k, qs)
+prods = {x["id"]: x for x in s["producers"]}
+for pid in (1, 2, 3):  # epochs 0 (first capture), 2 and 3: 400 + 200 + 100 events
+    x = prods[pid]
+    assert x["epoch"] == 3 and x["duplicates"] == 50 and x["lost"] == 0, x
+    assert x["accepted"] == 700, x
 tel = [json.loads(l) for l in open(f"{tmp}/tel.json")]
 assert len(tel) == g1["events"] == 2000, (len(tel), g1)
 last, seen = {}, set()
