@@ -206,6 +206,51 @@ static int parse_i32(const char *what, const char *v, int32_t lo, int32_t hi, in
 	return 0;
 }
 
+/* A CPU list: "2,3", "4-7", "1,4-5"; each CPU once, at most
+ * RXL_CFG_MAX_CORES in all. */
+static int parse_cpus(const char *what, const char *v, uint16_t *cpus, uint32_t *n)
+{
+	const char *p = v;
+	uint32_t k = 0;
+
+	for (;;) {
+		char *end;
+		unsigned long lo, hi;
+
+		errno = 0;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		lo = hi = strtoul(p, &end, 10);
+		if (*end == '-') {
+			if (end[1] < '0' || end[1] > '9')
+				goto bad;
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (errno || lo > hi || hi > 4095 || (*end && *end != ','))
+			goto bad;
+		for (unsigned long cpu = lo; cpu <= hi; cpu++) {
+			for (uint32_t j = 0; j < k; j++)
+				if (cpus[j] == cpu)
+					return rxl_err_set(-EINVAL,
+							   "%s = \"%s\": CPU %lu is listed twice",
+							   what, v, cpu);
+			if (k == RXL_CFG_MAX_CORES)
+				return rxl_err_set(-EINVAL, "%s = \"%s\": at most %d CPUs", what, v,
+						   RXL_CFG_MAX_CORES);
+			cpus[k++] = (uint16_t)cpu;
+		}
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*n = k;
+	return 0;
+bad:
+	return rxl_err_set(-EINVAL,
+			   "%s = \"%s\": must be a list of CPU numbers and ranges, e.g. 2,3 or 2-5",
+			   what, v);
+}
+
 static int parse_addr(const char *v, struct rxl_cfg_addr *a)
 {
 	if (inet_pton(AF_INET, v, a->bytes) == 1) {
@@ -424,9 +469,21 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		return err;
 	}
 	if (!strcmp(name, "rx_cores") || !strcmp(name, "rx-cores"))
-		return parse_u32("rx_cores", v, 1, 64, &c->rx_cores);
+		return parse_u32("rx_cores", v, 1, RXL_CFG_MAX_CORES, &c->rx_cores);
 	if (!strcmp(name, "writer_cores") || !strcmp(name, "writer-cores"))
-		return parse_u32("writer_cores", v, 1, 64, &c->writer_cores);
+		return parse_u32("writer_cores", v, 1, RXL_CFG_MAX_CORES, &c->writer_cores);
+	if (!strcmp(name, "rx_cpus") || !strcmp(name, "rx-cpus")) {
+		err = parse_cpus("rx_cpus", v, c->rx_cpus, &c->n_rx_cpus);
+		if (!err)
+			c->rx_cores = c->n_rx_cpus;
+		return err;
+	}
+	if (!strcmp(name, "writer_cpus") || !strcmp(name, "writer-cpus")) {
+		err = parse_cpus("writer_cpus", v, c->writer_cpus, &c->n_writer_cpus);
+		if (!err)
+			c->writer_cores = c->n_writer_cpus;
+		return err;
+	}
 	if (!strcmp(name, "hugepages")) {
 		err = pick("hugepages", v, huge_names, N(huge_names), &i);
 		if (!err)
@@ -509,7 +566,8 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 			err = rxl_err_set(
 				-EINVAL,
 				"[rxlogd] %s: unknown setting (valid: data, source, port, "
-				"addr, rx_cores, writer_cores, hugepages, memory_mb, eal_args, "
+				"addr, rx_cores, writer_cores, rx_cpus, writer_cpus, hugepages, "
+				"memory_mb, eal_args, "
 				"prometheus, stats_interval_s, ring_size, checksum)",
 				name);
 	} else if (!strncmp(section, "listen ", 7)) {
@@ -562,6 +620,25 @@ int rxl_cfg_validate(const struct rxl_cfg *c)
 		return rxl_err_set(
 			-EINVAL, "no listener: add --listen PORT/FORMAT[:topic=T,partitions=N] or "
 				 "a [listen PORT] section");
+	if (c->n_rx_cpus && c->n_rx_cpus != c->rx_cores)
+		return rxl_err_set(-EINVAL,
+				   "rx_cores = %u but rx_cpus lists %u CPUs: drop one of the two "
+				   "settings",
+				   c->rx_cores, c->n_rx_cpus);
+	if (c->n_writer_cpus && c->n_writer_cpus != c->writer_cores)
+		return rxl_err_set(
+			-EINVAL,
+			"writer_cores = %u but writer_cpus lists %u CPUs: drop one of the "
+			"two settings",
+			c->writer_cores, c->n_writer_cpus);
+	for (uint32_t i = 0; i < c->n_rx_cpus; i++)
+		for (uint32_t j = 0; j < c->n_writer_cpus; j++)
+			if (c->rx_cpus[i] == c->writer_cpus[j])
+				return rxl_err_set(
+					-EINVAL,
+					"CPU %u is in both rx_cpus and writer_cpus: two "
+					"busy-polling lcores on one CPU; give each its own",
+					c->rx_cpus[i]);
 	if (c->source == RXL_SRC_DPDK && c->n_ports == 0)
 		return rxl_err_set(
 			-EINVAL, "source = dpdk needs a --port (e.g. net_af_packet0,iface=veth0)");

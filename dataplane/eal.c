@@ -75,7 +75,7 @@ static bool is_vdev(const char *port)
 int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan *p)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	char lc[512];
+	char lc[2048]; /* 128 lcores of ",127@4095" at most */
 	size_t ll = 0;
 	bool pci = false;
 	int err;
@@ -92,10 +92,27 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	 * on one CPU while a CPU is free. */
 	long workers = (long)p->lcores - 1, first = workers <= ncpu - 1 ? 1 : 0;
 
+	/* rx_cpus / writer_cpus pin their lcores where the user said. */
+	for (uint32_t i = 0; i < c->n_rx_cpus + c->n_writer_cpus; i++) {
+		bool rx = i < c->n_rx_cpus;
+		uint16_t cpu = rx ? c->rx_cpus[i] : c->writer_cpus[i - c->n_rx_cpus];
+
+		if (cpu >= ncpu)
+			return rxl_err_set(-EINVAL,
+					   "%s: CPU %u is not online (this machine has CPUs 0-%ld)",
+					   rx ? "rx_cpus" : "writer_cpus", cpu, ncpu - 1);
+	}
 	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
-	for (uint32_t i = 1; i < p->lcores; i++)
-		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i,
-				       (first + (long)(i - 1)) % ncpu);
+	for (uint32_t i = 1; i < p->lcores; i++) {
+		uint32_t w = i - 1; /* rx lcores first, then writers (rxlogd's order) */
+		long cpu = (first + (long)w) % ncpu;
+
+		if (w < c->rx_cores && c->n_rx_cpus)
+			cpu = c->rx_cpus[w];
+		else if (w >= c->rx_cores && c->n_writer_cpus)
+			cpu = c->writer_cpus[w - c->rx_cores];
+		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i, cpu);
+	}
 	const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
 
 	snprintf(run_prefix, sizeof(run_prefix), "%.64s-%ld", base, (long)getpid());
@@ -146,9 +163,12 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	     t = strtok_r(NULL, " \t", &save))
 		if ((err = add(p, "%s", t)))
 			return err;
-	snprintf(p->summary, sizeof(p->summary), "EAL: %u lcores (%s), %s (%s), %u port(s)%s%s",
-		 p->lcores, lc, p->hugepages ? "hugepages, in-memory" : "--no-huge", why,
-		 c->n_ports, c->eal_args[0] ? ", extra: " : "", c->eal_args);
+	/* The start-up line shows the first 400 characters of a long lcore
+	 * list (EAL gets all of it). */
+	snprintf(p->summary, sizeof(p->summary),
+		 "EAL: %u lcores (%.400s%s), %s (%s), %u port(s)%s%s", p->lcores, lc,
+		 strlen(lc) > 400 ? "..." : "", p->hugepages ? "hugepages, in-memory" : "--no-huge",
+		 why, c->n_ports, c->eal_args[0] ? ", extra: " : "", c->eal_args);
 	return 0;
 }
 

@@ -10,6 +10,8 @@
  *   addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 rxlogd answers ARP/ND for
  *   rx_cores = 1                      ; --rx-cores
  *   writer_cores = 1                  ; --writer-cores
+ *   rx_cpus = 2,3                     ; --rx-cpus: pin rx lcores to these CPUs (sets rx_cores)
+ *   writer_cpus = 4-5                 ; --writer-cpus: the same for writer lcores
  *   hugepages = auto                  ; --hugepages auto|on|off (off = EAL --no-huge)
  *   memory_mb = 512                   ; --memory-mb (EAL -m with --no-huge)
  *   eal_args = --log-level=5          ; --eal "...": passed to EAL as they are
@@ -45,6 +47,7 @@
 
 #define RXL_CFG_MAX_PORTS 1 /* one DPDK port per rxlogd; its queues spread over rx lcores */
 #define RXL_CFG_MAX_ADDRS 16
+#define RXL_CFG_MAX_CORES 16 /* rx_cores, writer_cores: each (RXL_MAX_RX, RXL_MAX_WR) */
 #define RXL_CFG_MAX_LISTENERS 64
 #define RXL_CFG_TOPIC_MAX 200
 
@@ -90,6 +93,10 @@ struct rxl_cfg {
 	struct rxl_cfg_addr addrs[RXL_CFG_MAX_ADDRS];
 	uint32_t n_addrs;
 	uint32_t rx_cores, writer_cores;
+	/* CPUs the rx and writer lcores are pinned to, in order (n_* = 0: chosen
+	 * by rxl_eal_plan()); when set, their count is the core count. */
+	uint16_t rx_cpus[RXL_CFG_MAX_CORES], writer_cpus[RXL_CFG_MAX_CORES];
+	uint32_t n_rx_cpus, n_writer_cpus;
 	enum rxl_cfg_huge hugepages;
 	uint32_t memory_mb;
 	char eal_args[1024];

@@ -45,8 +45,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rxlogd [--config FILE] [--data DIR] [--source socket|dpdk|auto]\n"
-		"              [--port DEVICE]... [--addr IP]... [--rx-cores N] [--writer-cores "
-		"N]\n"
+		"              [--port DEVICE] [--addr IP]... [--rx-cores N] [--writer-cores N]\n"
+		"              [--rx-cpus LIST] [--writer-cpus LIST]  (e.g. 2,3 or 2-5: pinning)\n"
 		"              [--hugepages auto|on|off] [--memory-mb N] [--eal \"ARGS\"]\n"
 		"              [--stats-interval S] [--ring-size N] [--prometheus IPV4:PORT|off]\n"
 		"              [--checksum auto|verify|ipv4|off]\n"
@@ -56,7 +56,8 @@ static void usage(FILE *f)
 		"         --listen 7000/native:topic=telemetry,partitions=8\n"
 		"  Listener keys: topic, partitions, key (default|host|app|source|none),\n"
 		"  durability (none|interval|fsync), flush_ms, segment_bytes, retention_bytes,\n"
-		"  retention (e.g. 7d), max_event_bytes. The file format: dataplane/rxl_config.h.\n"
+		"  retention (e.g. 7d), max_event_bytes, rfc3164_utc_offset_min (syslog).\n"
+		"  The file format: dataplane/rxl_config.h.\n"
 		"  SIGINT/SIGTERM: stop receiving, drain, fdatasync every partition, exit 0.\n"
 		"  At exit one JSON line with every counter goes to stdout.\n");
 }
@@ -148,6 +149,8 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	dp->cfg = c;
 	dp->n_rx = c->rx_cores;
 	dp->n_wr = c->writer_cores;
+	_Static_assert(RXL_CFG_MAX_CORES <= RXL_MAX_RX && RXL_CFG_MAX_CORES <= RXL_MAX_WR,
+		       "the configuration allows no more lcores than the pipeline holds");
 	if (dp->n_rx > RXL_MAX_RX || dp->n_wr > RXL_MAX_WR)
 		return rxl_err_set(-EINVAL, "rx_cores and writer_cores: at most %d each",
 				   RXL_MAX_RX);

@@ -122,6 +122,10 @@ static void test_bad_settings_say_what_to_change(void **state)
 		{"listen", "5514/raw:colour=blue", "unknown listener setting"},
 		{"addr", "198.18.0.256", "not an IPv4 or IPv6 address"},
 		{"rx_cores", "0", "rx_cores"},
+		{"rx_cpus", "a", "list of CPU numbers"},
+		{"rx_cpus", "2,", "list of CPU numbers"},
+		{"rx_cpus", "3-1", "list of CPU numbers"},
+		{"writer_cpus", "1,2-4,3", "CPU 3 is listed twice"},
 		{"source", "kernel", "must be one of auto, dpdk, socket"},
 		{"hugepages", "maybe", "must be one of auto, on, off"},
 		{"checksum", "sometimes", "must be one of auto, verify, ipv4, off"},
@@ -166,6 +170,25 @@ static void test_validation_errors(void **state)
 	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null0"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null1"), -EINVAL);
 	assert_non_null(strstr(rxl_err_msg(), "one port per rxlogd"));
+
+	/* CPU lists set the core counts; a count that contradicts a list, or
+	 * a CPU in both lists, is refused. */
+	rxl_cfg_default(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "listen", "1/raw"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1,4-5"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer-cpus", "2"), 0);
+	assert_int_equal(c.rx_cores, 3);
+	assert_int_equal(c.writer_cores, 1);
+	assert_int_equal(c.rx_cpus[0], 1);
+	assert_int_equal(c.rx_cpus[2], 5);
+	assert_int_equal(rxl_cfg_validate(&c), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cores", "2"), 0);
+	assert_int_equal(rxl_cfg_validate(&c), -EINVAL);
+	assert_non_null(strstr(rxl_err_msg(), "rx_cpus lists 3 CPUs"));
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "0-1"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cpus", "1"), 0);
+	assert_int_equal(rxl_cfg_validate(&c), -EINVAL);
+	assert_non_null(strstr(rxl_err_msg(), "CPU 1 is in both"));
 
 	rxl_cfg_default(&c);
 	assert_false(c.prometheus_set);

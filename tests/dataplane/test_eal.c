@@ -60,6 +60,38 @@ static void test_vdev_ports_and_no_huge(void **state)
 	assert_null(p.argv[p.argc]);
 }
 
+/* rx_cpus / writer_cpus pin the lcores in rxlogd's order (rx first); a CPU
+ * that is not online is refused with the range that is. */
+static void test_cpu_lists_pin_lcores(void **state)
+{
+	struct rxl_cfg c;
+	struct rxl_eal_plan p;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	base_cfg(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1,0"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cpus", "0"), 0);
+	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), 0);
+	assert_int_equal(p.lcores, 4);
+	assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@0,3@0");
+	char bad[32];
+
+	snprintf(bad, sizeof(bad), "%ld", ncpu);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cpus", bad), 0);
+	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), -EINVAL);
+	assert_non_null(strstr(rxl_err_msg(), "writer_cpus: CPU"));
+	assert_non_null(strstr(rxl_err_msg(), "is not online"));
+	/* Many lcores: the --lcores list is not cut short. */
+	base_cfg(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cores", "16"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cores", "16"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cores", "17"), -EINVAL);
+	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), 0);
+	assert_int_equal(p.lcores, 33);
+	assert_non_null(strstr(p.argv[find(&p, "--lcores") + 1], ",32@"));
+	(void)state;
+}
+
 static void test_pci_port_is_allow_listed(void **state)
 {
 	struct rxl_cfg c;
@@ -99,6 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vdev_ports_and_no_huge),
 		cmocka_unit_test(test_pci_port_is_allow_listed),
+		cmocka_unit_test(test_cpu_lists_pin_lcores),
 		cmocka_unit_test(test_eal_starts_on_net_null_without_hugepages),
 	};
 
