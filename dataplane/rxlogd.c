@@ -784,10 +784,12 @@ static void prom_producers(char *buf, size_t *len, size_t cap, struct rxl_dp *dp
  * on a DPDK port). */
 static void prom_rx_lcores(char *buf, size_t *len, size_t cap, struct rxl_dp *dp, bool port_src)
 {
-	static const struct {
+	/* A counter of struct rxl_rx_stats by name (or drop reason). */
+	struct named {
 		const char *name;
 		size_t off;
-	} ctr[] = {
+	};
+	static const struct named ctr[] = {
 		{"datagrams", offsetof(struct rxl_rx_stats, datagrams)},
 		{"bytes", offsetof(struct rxl_rx_stats, bytes)},
 		{"events", offsetof(struct rxl_rx_stats, events)},
@@ -795,10 +797,7 @@ static void prom_rx_lcores(char *buf, size_t *len, size_t cap, struct rxl_dp *dp
 		{"reassembled", offsetof(struct rxl_rx_stats, reassembled)},
 		{"nombuf", offsetof(struct rxl_rx_stats, nombuf)},
 	};
-	static const struct {
-		const char *reason;
-		size_t off;
-	} drop[] = {
+	static const struct named drop[] = {
 		{"ring_full", offsetof(struct rxl_rx_stats, ring_full)},
 		{"kernel", offsetof(struct rxl_rx_stats, kernel_drops)},
 		{"duplicate", offsetof(struct rxl_rx_stats, duplicates)},
@@ -820,7 +819,7 @@ static void prom_rx_lcores(char *buf, size_t *len, size_t cap, struct rxl_dp *dp
 		for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++)
 			PROM(buf, *len, cap,
 			     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} %" PRIu64 "\n",
-			     i, drop[d].reason, RX_CTR(i, drop[d].off));
+			     i, drop[d].name, RX_CTR(i, drop[d].off));
 		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
 			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
 				PROM(buf, *len, cap,
