@@ -235,8 +235,9 @@ def one_run(s, samples):
 def median_run(case, rs):
     """A case's result: its median repetition by page-cache rate (the lower
     of the two middle ones for an even count; runs without a page-cache
-    window sort first, so a case is undetermined only when most of its runs
-    were), with every repetition's rates and the worst unexplained loss."""
+    window sort first, so a case is undetermined when at least half of its
+    runs were), with every repetition's rates. Its fields, drops included,
+    are the median run's, except unexplained_loss: the worst of all runs."""
     order = sorted(range(len(rs)), key=lambda k: (rs[k]["events_per_s_page_cache"] is not None,
                                                   rs[k]["events_per_s_page_cache"] or 0))
     med = rs[order[(len(rs) - 1) // 2]]

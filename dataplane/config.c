@@ -362,7 +362,7 @@ static int listener_set(struct rxl_cfg_listener *l, const char *k, const char *v
 		-EINVAL,
 		"%s: unknown listener setting (valid: format, topic, partitions, key, "
 		"durability, flush_ms, linger_us, segment_bytes, segment_ms, batch_bytes, "
-		"retention_bytes, retention, max_event_bytes)",
+		"retention_bytes, retention, max_event_bytes, rfc3164_utc_offset_min)",
 		what);
 }
 
@@ -447,16 +447,12 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		return err;
 	}
 	if (!strcmp(name, "port")) {
-		if (c->n_ports == RXL_CFG_MAX_PORTS)
-			return rxl_err_set(
-				-EINVAL,
-				"port = \"%s\": one port per rxlogd (already have \"%s\"); "
-				"spread a port's load with --rx-cores (one queue each), "
-				"or run one rxlogd per port",
-				v, c->ports[0]);
 		if (!v[0] || strlen(v) >= sizeof(c->ports[0]))
 			return rxl_err_set(
 				-EINVAL, "port = \"%s\": a DPDK device of 1 to 255 characters", v);
+		/* One port per rxlogd: a later setting (a flag over the file)
+		 * replaces an earlier one, like every other single setting. */
+		c->n_ports = 0;
 		snprintf(c->ports[c->n_ports++], sizeof(c->ports[0]), "%s", v);
 		return 0;
 	}

@@ -67,6 +67,8 @@ int rxl_eal_reserve_hugepages(uint32_t pages)
 /* This run's --file-prefix ("<program>-<pid>"), for rxl_eal_cleanup(). */
 static char run_prefix[96];
 
+#define RXL_EAL_MAX_CPUS 4096 /* CPU numbers rx_cpus / writer_cpus may name (config.c) */
+
 static bool is_vdev(const char *port)
 {
 	return strncmp(port, "net_", 4) == 0;
@@ -86,31 +88,52 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	p->lcores = 1 + c->rx_cores + c->writer_cores;
 	if (p->lcores > 128)
 		return rxl_err_set(-EINVAL, "rx_cores + writer_cores: at most 127 in all");
-	/* Busy lcores get CPUs 1.. when there are enough, so the main lcore
-	 * (which mostly sleeps) has CPU 0 to itself; otherwise they take every
-	 * CPU from 0 and the main lcore shares CPU 0 — never two busy pollers
-	 * on one CPU while a CPU is free. */
-	long workers = (long)p->lcores - 1, first = workers <= ncpu - 1 ? 1 : 0;
-
 	/* rx_cpus / writer_cpus pin their lcores where the user said. */
+	bool pinned[RXL_EAL_MAX_CPUS] = {false};
+
 	for (uint32_t i = 0; i < c->n_rx_cpus + c->n_writer_cpus; i++) {
 		bool rx = i < c->n_rx_cpus;
 		uint16_t cpu = rx ? c->rx_cpus[i] : c->writer_cpus[i - c->n_rx_cpus];
 
-		if (cpu >= ncpu)
+		if (cpu >= ncpu || cpu >= RXL_EAL_MAX_CPUS)
 			return rxl_err_set(-EINVAL,
 					   "%s: CPU %u is not online (this machine has CPUs 0-%ld)",
 					   rx ? "rx_cpus" : "writer_cpus", cpu, ncpu - 1);
+		pinned[cpu] = true;
 	}
+	/* The others get CPUs nobody pinned: from CPU 1 when there is one for
+	 * each, so the main lcore (which mostly sleeps) has CPU 0 to itself;
+	 * else from CPU 0, the main lcore sharing it — never two busy pollers
+	 * on one CPU while a CPU is free. Only when every CPU is pinned do
+	 * they share, round the CPUs from 0. */
+	long nfree = 0, free_from1 = 0, cpu_max = ncpu < RXL_EAL_MAX_CPUS ? ncpu : RXL_EAL_MAX_CPUS;
+	uint32_t unpinned =
+		(c->n_rx_cpus ? 0 : c->rx_cores) + (c->n_writer_cpus ? 0 : c->writer_cores);
+
+	for (long k = 0; k < cpu_max; k++)
+		if (!pinned[k]) {
+			nfree++;
+			free_from1 += k > 0;
+		}
+	long first = free_from1 >= (long)unpinned ? 1 : 0, next = 0;
+
 	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
 	for (uint32_t i = 1; i < p->lcores; i++) {
 		uint32_t w = i - 1; /* rx lcores first, then writers (rxlogd's order) */
-		long cpu = (first + (long)w) % ncpu;
+		long cpu;
 
 		if (w < c->rx_cores && c->n_rx_cpus)
 			cpu = c->rx_cpus[w];
 		else if (w >= c->rx_cores && c->n_writer_cpus)
 			cpu = c->writer_cpus[w - c->rx_cores];
+		else if (nfree == 0)
+			cpu = next++ % cpu_max;
+		else /* the next CPU nobody pinned, from `first`, round */
+			for (;;) {
+				cpu = first + next++ % (cpu_max - first);
+				if (!pinned[cpu])
+					break;
+			}
 		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i, cpu);
 	}
 	const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;

@@ -6,17 +6,15 @@
  *   [rxlogd]
  *   data = ./data                     ; --data; default $RXLOG_DATA, else ./data
  *   source = auto                     ; --source dpdk|socket|auto (dpdk when a port is given)
- *   port = net_af_packet0,iface=veth0 ; --port: the DPDK device (vdev args or PCI); one per rxlogd
- *   addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 rxlogd answers ARP/ND for
- *   rx_cores = 1                      ; --rx-cores
- *   writer_cores = 1                  ; --writer-cores
- *   rx_cpus = 2,3                     ; --rx-cpus: pin rx lcores to these CPUs (sets rx_cores)
- *   writer_cpus = 4-5                 ; --writer-cpus: the same for writer lcores
- *   hugepages = auto                  ; --hugepages auto|on|off (off = EAL --no-huge)
- *   memory_mb = 512                   ; --memory-mb (EAL -m with --no-huge)
- *   eal_args = --log-level=5          ; --eal "...": passed to EAL as they are
- *   prometheus = 127.0.0.1:9108       ; --prometheus IPV4:PORT ("off" disables; set, it must bind)
- *   stats_interval_s = 5              ; --stats-interval (0 = no summary line)
+ *   port = net_af_packet0,iface=veth0 ; --port: the DPDK device (vdev args or PCI); one (the last
+ * given) addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 rxlogd answers ARP/ND
+ * for rx_cores = 1                      ; --rx-cores writer_cores = 1                  ;
+ * --writer-cores rx_cpus = 2,3                     ; --rx-cpus: pin rx lcores to these CPUs (sets
+ * rx_cores) writer_cpus = 4-5                 ; --writer-cpus: the same for writer lcores hugepages
+ * = auto                  ; --hugepages auto|on|off (off = EAL --no-huge) memory_mb = 512 ;
+ * --memory-mb (EAL -m with --no-huge) eal_args = --log-level=5          ; --eal "...": passed to
+ * EAL as they are prometheus = 127.0.0.1:9108       ; --prometheus IPV4:PORT ("off" disables; set,
+ * it must bind) stats_interval_s = 5              ; --stats-interval (0 = no summary line)
  *   ring_size = 16384                 ; --ring-size: descriptors per rx->writer ring (power of 2)
  *   checksum = auto                   ; --checksum auto|verify|ipv4|off (docs/DATAPLANE.md)
  *
@@ -155,7 +153,6 @@ int rxl_cfg_parse_size(const char *s, int64_t *out);
  */
 int rxl_cfg_parse_duration_ms(const char *s, int64_t *out);
 
-/** Stable names ("syslog", "fsync", ...) for messages and stats. */
 /**
  * Parse "IPV4:PORT" (the prometheus setting): a dotted IPv4 address and a
  * decimal port of 1-65535, nothing else. @addr and @port may be NULL.
@@ -163,6 +160,7 @@ int rxl_cfg_parse_duration_ms(const char *s, int64_t *out);
  */
 int rxl_cfg_hostport(const char *spec, struct in_addr *addr, uint16_t *port);
 
+/** Stable names ("syslog", "fsync", ...) for messages and stats. */
 const char *rxl_cfg_format_name(enum rxl_cfg_format f);
 const char *rxl_cfg_durability_name(enum rxl_durability d);
 

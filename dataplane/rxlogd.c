@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <pthread.h>
 #include <rte_eal.h>
 #include <rte_telemetry.h>
 #include <rte_ethdev.h>
@@ -481,6 +482,10 @@ static void print_json(FILE *f, struct rxl_dp *dp, const struct totals *t)
 
 static struct rxl_dp *g_dp; /* for the telemetry thread: set before registration */
 
+/* Serialises the telemetry thread's reads of the port's counters with the
+ * main thread stopping the port. */
+static pthread_mutex_t nic_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct totals t;
@@ -500,10 +505,17 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "gaps", t.gaps);
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
-	if (g_dp->port_src) {
-		struct rte_eth_stats es = {0};
+	struct rte_eth_stats es = {0};
+	bool nic;
 
+	/* The main thread stops the port under nic_lock (after clearing
+	 * port_src): the counters are read from a port that is up. */
+	pthread_mutex_lock(&nic_lock);
+	nic = g_dp->port_src;
+	if (nic)
 		rte_eth_stats_get(g_dp->port, &es);
+	pthread_mutex_unlock(&nic_lock);
+	if (nic) {
 		rte_tel_data_add_dict_u64(d, "nic_ipackets", es.ipackets);
 		rte_tel_data_add_dict_u64(d, "nic_imissed", es.imissed);
 		rte_tel_data_add_dict_u64(d, "nic_rx_nombuf", es.rx_nombuf);
@@ -542,48 +554,67 @@ static int tel_producers(const char *cmd, const char *params, struct rte_tel_dat
 	return 0;
 }
 
-/* Partitions per /rxlog/partitions reply: DPDK 22.11 cuts a reply at 16 KiB
- * and one partition takes about 260 bytes of it. */
-#define TEL_PARTS_PER_REPLY 48
+/* A /rxlog/partitions reply stays under DPDK 22.11's 16 KiB of JSON (past
+ * that, DPDK silently leaves entries out) and its 256 dict entries: each
+ * partition is budgeted its fixed fields plus its topic twice over (JSON
+ * escapes), and "next" says where the following reply starts. */
+#define TEL_REPLY_BUDGET (16384 - 512)
+#define TEL_PART_FIXED 320
+#define TEL_MAX_ENTRIES 250
 
 static int tel_partitions(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	uint32_t first = 0, sent = 0;
-	const char *topic = NULL;
+	size_t used = 0;
+	char topic[RXL_CFG_TOPIC_MAX] = "";
 
 	(void)cmd;
-	/* Parameters: a topic (only its partitions), or the index to start
-	 * from (the "next" of an earlier reply). */
+	/* Parameters: "TOPIC" (only its partitions), "START" (the global index
+	 * to start from), or "TOPIC,START"; a reply's "next" is the START of
+	 * the rest (with the same TOPIC). A topic made of digits only needs the
+	 * "TOPIC,START" form. Long topic values come out cut (telemetry's
+	 * string limit); the filter takes them whole. */
 	if (params && params[0]) {
+		const char *comma = strrchr(params, ',');
+		const char *num = comma ? comma + 1 : params;
 		char *end;
-		unsigned long v = strtoul(params, &end, 10);
+		unsigned long v = strtoul(num, &end, 10);
+		bool is_num = *num >= '0' && *num <= '9' && *end == '\0';
 
-		if (*end == '\0' && end != params)
+		if (comma || !is_num)
+			snprintf(topic, sizeof(topic), "%.*s",
+				 (int)(comma ? (size_t)(comma - params) : strlen(params)), params);
+		if (is_num)
 			first = v < g_dp->n_parts ? (uint32_t)v : g_dp->n_parts;
-		else
-			topic = params;
+		else if (comma)
+			return -EINVAL;
 	}
-	/* Keyed "<topic>_<partition>" with every character other than a
-	 * letter, a digit or '_' made '_' (telemetry refuses other names, and
-	 * DPDK 22.11 allows no dicts in arrays); "topic" and "partition" inside
-	 * say exactly which. */
+	/* Keyed "p<global index>" (telemetry names are short and plain);
+	 * "topic" and "partition" inside say which (DPDK 22.11 allows no dicts
+	 * in arrays). */
 	rte_tel_data_start_dict(d);
 	for (uint32_t p = first; p < g_dp->n_parts; p++) {
 		struct rxl_partition *pt = &g_dp->parts[p];
+		const char *t = g_dp->lst[pt->listener].cfg->topic;
+		size_t cost = TEL_PART_FIXED + 2 * strlen(t);
 
-		if (topic && strcmp(topic, g_dp->lst[pt->listener].cfg->topic))
+		if (topic[0] && strcmp(topic, t))
 			continue;
-		if (sent == TEL_PARTS_PER_REPLY) {
-			/* More than one reply holds: ask again from here. */
+		if (sent == TEL_MAX_ENTRIES || used + cost > TEL_REPLY_BUDGET) {
+			/* A number: telemetry cuts long strings, and topics
+			 * may be long. */
 			rte_tel_data_add_dict_u64(d, "next", p);
 			break;
 		}
 		sent++;
+		used += cost;
 		struct rte_tel_data *c = rte_tel_data_alloc();
+		char name[16];
+
 		if (!c)
 			return -ENOMEM;
 		rte_tel_data_start_dict(c);
-		rte_tel_data_add_dict_string(c, "topic", g_dp->lst[pt->listener].cfg->topic);
+		rte_tel_data_add_dict_string(c, "topic", t);
 		rte_tel_data_add_dict_u64(c, "partition", pt->index);
 		rte_tel_data_add_dict_u64(c, "records", ld(&pt->pub.records));
 		rte_tel_data_add_dict_u64(c, "bytes", ld(&pt->pub.bytes));
@@ -599,15 +630,9 @@ static int tel_partitions(const char *cmd, const char *params, struct rte_tel_da
 					  (int)lat_quantile_us(pt->pub.sync_lat, 0.5));
 		rte_tel_data_add_dict_int(c, "sync_p99_us",
 					  (int)lat_quantile_us(pt->pub.sync_lat, 0.99));
-		char name[RXL_CFG_TOPIC_MAX + 16];
-		int n = snprintf(name, sizeof(name), "%s_%u", g_dp->lst[pt->listener].cfg->topic,
-				 pt->index);
-
-		for (int k = 0; k < n && k < (int)sizeof(name); k++)
-			if (!isalnum((unsigned char)name[k]) && name[k] != '_')
-				name[k] = '_';
-		if (rte_tel_data_add_dict_container(d, name, c, 0)) {
-			rte_tel_data_free(c);
+		snprintf(name, sizeof(name), "p%u", p);
+		if (rte_tel_data_add_dict_container(d, name, c, 0) < 0) {
+			rte_tel_data_free(c); /* not taken: ours to free */
 			return -ENOSPC;
 		}
 	}
@@ -967,9 +992,12 @@ int main(int argc, char **argv)
 		port_src ? "dpdk" : "socket", cfg.data);
 	if (setup(&dp, &cfg, !port_src) || (port_src && setup_port(&dp, &cfg))) {
 		fprintf(stderr, "rxlogd: %s\n", rxl_err_msg());
+		if (prom >= 0)
+			close(prom);
 		rxl_eal_cleanup();
 		return 1;
 	}
+	dp.port_src = port_src; /* before telemetry can ask (registered below) */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN); /* a scraper that hangs up must not stop us */
@@ -985,7 +1013,8 @@ int main(int argc, char **argv)
 		{"/rxlog/rx_lcores", tel_rx_lcores,
 		 "rxlogd counters per rx lcore, drops by reason."},
 		{"/rxlog/partitions", tel_partitions,
-		 "rxlogd per partition (param: topic, or start index): records, marks, latency."},
+		 "rxlogd per partition (param: TOPIC, START or TOPIC,START): records, marks, "
+		 "latency."},
 		{"/rxlog/producers", tel_producers,
 		 "rxlogd native producers with the most loss: lost, pending, duplicates."},
 	};
@@ -999,7 +1028,6 @@ int main(int argc, char **argv)
 	unsigned lc, k = 0;
 
 	dp.idle_sleep = !port_src;
-	dp.port_src = port_src;
 	RTE_LCORE_FOREACH_WORKER (lc) {
 		if (k < dp.n_rx) {
 			rx_arg[k] = (struct rxl_lcore_arg){.dp = &dp, .index = k};
@@ -1105,6 +1133,11 @@ int main(int argc, char **argv)
 		t.nic_imissed = es.imissed;
 		t.nic_nombuf = es.rx_nombuf;
 		t.nic_ierrors = es.ierrors;
+		/* The telemetry thread reads the port's counters under this
+		 * lock while port_src is set: after it, the port is not read. */
+		pthread_mutex_lock(&nic_lock);
+		dp.port_src = false;
+		pthread_mutex_unlock(&nic_lock);
 		rte_eth_dev_stop(dp.port);
 		rte_eth_dev_close(dp.port);
 	}

@@ -74,6 +74,18 @@ static void test_cpu_lists_pin_lcores(void **state)
 	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), 0);
 	assert_int_equal(p.lcores, 4);
 	assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@0,3@0");
+	/* Only rx pinned: the writer goes to a CPU nobody pinned (on 2 CPUs,
+	 * CPU 0 with the main lcore rather than CPU 1 with the rx lcore). */
+	base_cfg(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1"), 0);
+	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), 0);
+	if (ncpu == 2)
+		assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@0");
+	else if (ncpu > 2)
+		assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@2");
+	base_cfg(&c);
+	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1,0"), 0);
+	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cpus", "0"), 0);
 	char bad[32];
 
 	snprintf(bad, sizeof(bad), "%ld", ncpu);

@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
-port=$((30000 + $$ % 20000))
+port=$(rxl_free_ports 1)
 start() {
   "$rxlogd" --data "$tmp/data" --source socket --hugepages off --memory-mb 256 \
     --eal "--no-telemetry --log-level=3" --stats-interval 0 \

@@ -22,8 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [[ -f $tmp/err ]] && tail -5 "$tmp/err" >&2; exit 1; }
-base=$((20000 + $$ % 20000))
-pn=$base pm=$((base + 1))
+read -r pn pm <<<"$(rxl_free_ports 2)"
 
 # memif: rxlogd is the server (it must be up before the client starts).
 "$rxlogd" --data "$tmp/data" --port "net_memif0,role=server,socket=$sock" \

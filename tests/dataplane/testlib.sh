@@ -13,6 +13,26 @@ rxl_wait_listening() {
   return 1
 }
 
+# rxl_free_ports N: N port numbers that no TCP or UDP socket on 127.0.0.1
+# holds right now (the kernel picks them), on one line. Tests running at the
+# same time get different ones, unlike ports derived from the PID.
+rxl_free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+held = []
+while len(held) < int(sys.argv[1]):
+    t = socket.socket(); t.bind(("127.0.0.1", 0))
+    port = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", port))
+    except OSError:
+        t.close(); u.close(); continue
+    held.append((t, u))
+print(" ".join(str(t.getsockname()[1]) for t, _ in held))
+PY
+}
+
 # rxl_veth_setup NS HOST PEER: network namespace NS, a veth pair HOST/PEER
 # with PEER inside NS as 198.18.0.2/24, both up. Skips the test (exit 77)
 # when the kernel lacks netns or veth. The caller's clean-up removes them
