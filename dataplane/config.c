@@ -450,9 +450,17 @@ int rxl_cfg_set_flag(struct rxl_cfg *c, const char *name, const char *v)
 		if (!v[0] || strlen(v) >= sizeof(c->ports[0]))
 			return rxl_err_set(
 				-EINVAL, "port = \"%s\": a DPDK device of 1 to 255 characters", v);
-		/* One port per rxlogd: a later setting (a flag over the file)
-		 * replaces an earlier one, like every other single setting. */
+		/* One port per rxlogd: a flag replaces the file's; a second
+		 * flag is a mistake, not an override. */
+		if (c->n_ports && !c->port_from_file)
+			return rxl_err_set(
+				-EINVAL,
+				"port = \"%s\": one port per rxlogd (already have \"%s\"); "
+				"spread a port's load with --rx-cores (one queue each), "
+				"or run one rxlogd per port",
+				v, c->ports[0]);
 		c->n_ports = 0;
+		c->port_from_file = false;
 		snprintf(c->ports[c->n_ports++], sizeof(c->ports[0]), "%s", v);
 		return 0;
 	}
@@ -554,10 +562,16 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
 	if (x->err)
 		return 0;
 	if (!strcmp(section, "rxlogd")) {
+		bool port = !strcmp(name, "port");
+
 		if (!strcmp(name, "listen"))
 			err = rxl_err_set(-EINVAL, "listen: use a [listen PORT] section in files");
+		else if (port && x->c->n_ports)
+			err = rxl_err_set(-EINVAL, "port: one per rxlogd (this file names two)");
 		else
 			err = rxl_cfg_set_flag(x->c, name, value);
+		if (!err && port)
+			x->c->port_from_file = true; /* a --port flag may replace it */
 		if (err == -ENOENT)
 			err = rxl_err_set(
 				-EINVAL,

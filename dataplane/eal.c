@@ -4,6 +4,7 @@
 #include "rxl_eal.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,53 +89,69 @@ int rxl_eal_plan(const struct rxl_cfg *c, const char *prog, struct rxl_eal_plan 
 	p->lcores = 1 + c->rx_cores + c->writer_cores;
 	if (p->lcores > 128)
 		return rxl_err_set(-EINVAL, "rx_cores + writer_cores: at most 127 in all");
-	/* rx_cpus / writer_cpus pin their lcores where the user said. */
-	bool pinned[RXL_EAL_MAX_CPUS] = {false};
+	/* The CPUs rxlogd may run on: online and in its affinity (taskset,
+	 * cpusets); all online ones when the affinity cannot be read. */
+	static uint16_t avail[RXL_EAL_MAX_CPUS], pool[RXL_EAL_MAX_CPUS];
+	bool usable[RXL_EAL_MAX_CPUS] = {false}, pinned[RXL_EAL_MAX_CPUS] = {false};
+	uint32_t n_avail = 0, n_pool = 0;
+	cpu_set_t set;
+	bool aff = sched_getaffinity(0, sizeof(set), &set) == 0;
 
+	for (long k = 0; k < RXL_EAL_MAX_CPUS && k < CPU_SETSIZE; k++)
+		if (aff ? CPU_ISSET(k, &set) : k < ncpu) {
+			usable[k] = true;
+			avail[n_avail++] = (uint16_t)k;
+		}
+	if (!n_avail)
+		avail[n_avail++] = 0, usable[0] = true;
+	/* rx_cpus / writer_cpus pin their lcores where the user said. */
 	for (uint32_t i = 0; i < c->n_rx_cpus + c->n_writer_cpus; i++) {
 		bool rx = i < c->n_rx_cpus;
 		uint16_t cpu = rx ? c->rx_cpus[i] : c->writer_cpus[i - c->n_rx_cpus];
 
-		if (cpu >= ncpu || cpu >= RXL_EAL_MAX_CPUS)
-			return rxl_err_set(-EINVAL,
-					   "%s: CPU %u is not online (this machine has CPUs 0-%ld)",
-					   rx ? "rx_cpus" : "writer_cpus", cpu, ncpu - 1);
+		if (cpu >= RXL_EAL_MAX_CPUS || !usable[cpu])
+			return rxl_err_set(
+				-EINVAL,
+				"%s: CPU %u is not online or not in rxlogd's CPU affinity "
+				"(%u usable, from CPU %u to %u; taskset -p shows the affinity)",
+				rx ? "rx_cpus" : "writer_cpus", cpu, n_avail, avail[0],
+				avail[n_avail - 1]);
 		pinned[cpu] = true;
 	}
-	/* The others get CPUs nobody pinned: from CPU 1 when there is one for
-	 * each, so the main lcore (which mostly sleeps) has CPU 0 to itself;
-	 * else from CPU 0, the main lcore sharing it — never two busy pollers
-	 * on one CPU while a CPU is free. Only when every CPU is pinned do
-	 * they share, round the CPUs from 0. */
-	long nfree = 0, free_from1 = 0, cpu_max = ncpu < RXL_EAL_MAX_CPUS ? ncpu : RXL_EAL_MAX_CPUS;
+	/* The main lcore (mostly asleep) takes the first usable CPU; the
+	 * others get CPUs nobody pinned: past the main lcore's when there is
+	 * one for each, else from it on (the main lcore sharing) — never two
+	 * busy pollers on one CPU while a CPU is free. Only when every CPU is
+	 * pinned do they share, round the usable CPUs. */
 	uint32_t unpinned =
 		(c->n_rx_cpus ? 0 : c->rx_cores) + (c->n_writer_cpus ? 0 : c->writer_cores);
 
-	for (long k = 0; k < cpu_max; k++)
-		if (!pinned[k]) {
-			nfree++;
-			free_from1 += k > 0;
-		}
-	long first = free_from1 >= (long)unpinned ? 1 : 0, next = 0;
+	for (uint32_t k = 1; k < n_avail; k++)
+		if (!pinned[avail[k]])
+			pool[n_pool++] = avail[k];
+	if (n_pool < unpinned && !pinned[avail[0]]) { /* short: the main lcore's CPU too */
+		memmove(pool + 1, pool, n_pool * sizeof(pool[0]));
+		pool[0] = avail[0];
+		n_pool++;
+	}
+	if (!n_pool) { /* every usable CPU pinned */
+		memcpy(pool, avail, n_avail * sizeof(pool[0]));
+		n_pool = n_avail;
+	}
+	uint32_t next = 0;
 
-	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@0");
+	ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, "0@%u", avail[0]);
 	for (uint32_t i = 1; i < p->lcores; i++) {
 		uint32_t w = i - 1; /* rx lcores first, then writers (rxlogd's order) */
-		long cpu;
+		unsigned cpu;
 
 		if (w < c->rx_cores && c->n_rx_cpus)
 			cpu = c->rx_cpus[w];
 		else if (w >= c->rx_cores && c->n_writer_cpus)
 			cpu = c->writer_cpus[w - c->rx_cores];
-		else if (nfree == 0)
-			cpu = next++ % cpu_max;
-		else /* the next CPU nobody pinned, from `first`, round */
-			for (;;) {
-				cpu = first + next++ % (cpu_max - first);
-				if (!pinned[cpu])
-					break;
-			}
-		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%ld", i, cpu);
+		else
+			cpu = pool[next++ % n_pool];
+		ll += (size_t)snprintf(lc + ll, sizeof(lc) - ll, ",%u@%u", i, cpu);
 	}
 	const char *base = strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog;
 

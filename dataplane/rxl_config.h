@@ -6,15 +6,17 @@
  *   [rxlogd]
  *   data = ./data                     ; --data; default $RXLOG_DATA, else ./data
  *   source = auto                     ; --source dpdk|socket|auto (dpdk when a port is given)
- *   port = net_af_packet0,iface=veth0 ; --port: the DPDK device (vdev args or PCI); one (the last
- * given) addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 rxlogd answers ARP/ND
- * for rx_cores = 1                      ; --rx-cores writer_cores = 1                  ;
- * --writer-cores rx_cpus = 2,3                     ; --rx-cpus: pin rx lcores to these CPUs (sets
- * rx_cores) writer_cpus = 4-5                 ; --writer-cpus: the same for writer lcores hugepages
- * = auto                  ; --hugepages auto|on|off (off = EAL --no-huge) memory_mb = 512 ;
- * --memory-mb (EAL -m with --no-huge) eal_args = --log-level=5          ; --eal "...": passed to
- * EAL as they are prometheus = 127.0.0.1:9108       ; --prometheus IPV4:PORT ("off" disables; set,
- * it must bind) stats_interval_s = 5              ; --stats-interval (0 = no summary line)
+ *   port = net_af_packet0,iface=veth0 ; --port: the DPDK device (vdev args or PCI); one
+ *   addr = 198.18.0.1                 ; --addr, repeatable: IPv4/IPv6 answered for (ARP/ND)
+ *   rx_cores = 1                      ; --rx-cores
+ *   writer_cores = 1                  ; --writer-cores
+ *   rx_cpus = 2,3                     ; --rx-cpus: pin rx lcores here (sets rx_cores)
+ *   writer_cpus = 4-5                 ; --writer-cpus: the same for writer lcores
+ *   hugepages = auto                  ; --hugepages auto|on|off (off = EAL --no-huge)
+ *   memory_mb = 512                   ; --memory-mb (EAL -m with --no-huge)
+ *   eal_args = --log-level=5          ; --eal "...": passed to EAL as they are
+ *   prometheus = 127.0.0.1:9108       ; --prometheus IPV4:PORT|off (a set one must bind)
+ *   stats_interval_s = 5              ; --stats-interval (0 = no summary line)
  *   ring_size = 16384                 ; --ring-size: descriptors per rx->writer ring (power of 2)
  *   checksum = auto                   ; --checksum auto|verify|ipv4|off (docs/DATAPLANE.md)
  *
@@ -30,7 +32,6 @@
  *   retention = 7d                    ; durations take ms/s/m/h/d; -1 = no limit
  *   max_event_bytes = 65000
  *   rfc3164_utc_offset_min = 0        ; syslog: senders' zone, minutes east of UTC
- * (docs/FORMATS.md)
  *
  * Every error names the setting, the value, and what would be valid.
  */
@@ -88,6 +89,7 @@ struct rxl_cfg {
 	enum rxl_cfg_source source;
 	char ports[RXL_CFG_MAX_PORTS][256];
 	uint32_t n_ports;
+	bool port_from_file; /* ports[0] came from the file: a --port flag replaces it */
 	struct rxl_cfg_addr addrs[RXL_CFG_MAX_ADDRS];
 	uint32_t n_addrs;
 	uint32_t rx_cores, writer_cores;

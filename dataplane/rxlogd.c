@@ -486,6 +486,21 @@ static struct rxl_dp *g_dp; /* for the telemetry thread: set before registration
  * main thread stopping the port. */
 static pthread_mutex_t nic_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Read the port's counters into @es, under nic_lock: ethdev's stats calls
+ * are not thread-safe, and the telemetry thread reads them too. Returns
+ * false (and leaves @es alone) when there is no port, or it was stopped. */
+static bool nic_stats(struct rxl_dp *dp, struct rte_eth_stats *es)
+{
+	bool up;
+
+	pthread_mutex_lock(&nic_lock);
+	up = dp->port_src;
+	if (up)
+		rte_eth_stats_get(dp->port, es);
+	pthread_mutex_unlock(&nic_lock);
+	return up;
+}
+
 static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d)
 {
 	struct totals t;
@@ -506,16 +521,8 @@ static int tel_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	rte_tel_data_add_dict_u64(d, "not_ours", t.not_ours);
 	rte_tel_data_add_dict_u64(d, "parse_drops", parse_drops(&t));
 	struct rte_eth_stats es = {0};
-	bool nic;
 
-	/* The main thread stops the port under nic_lock (after clearing
-	 * port_src): the counters are read from a port that is up. */
-	pthread_mutex_lock(&nic_lock);
-	nic = g_dp->port_src;
-	if (nic)
-		rte_eth_stats_get(g_dp->port, &es);
-	pthread_mutex_unlock(&nic_lock);
-	if (nic) {
+	if (nic_stats(g_dp, &es)) {
 		rte_tel_data_add_dict_u64(d, "nic_ipackets", es.ipackets);
 		rte_tel_data_add_dict_u64(d, "nic_imissed", es.imissed);
 		rte_tel_data_add_dict_u64(d, "nic_rx_nombuf", es.rx_nombuf);
@@ -937,7 +944,7 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		if (port_src) {
 			struct rte_eth_stats es = {0};
 
-			rte_eth_stats_get(dp->port, &es);
+			nic_stats(dp, &es);
 			PROM(buf, len, cap,
 			     "# TYPE rxlog_nic_ipackets_total counter\nrxlog_nic_ipackets_total "
 			     "%" PRIu64 "\n"
@@ -1091,7 +1098,7 @@ int main(int argc, char **argv)
 				struct rte_eth_stats es = {0};
 				uint64_t l2 = 0;
 
-				rte_eth_stats_get(dp.port, &es);
+				nic_stats(&dp, &es);
 				for (int r = RXL_L2L4_DROP_FIRST; r < RXL_L2L4_RESULT_COUNT; r++)
 					l2 += t.l2[r];
 				snprintf(port_part, sizeof(port_part),
@@ -1128,7 +1135,7 @@ int main(int argc, char **argv)
 	if (port_src) {
 		struct rte_eth_stats es = {0};
 
-		rte_eth_stats_get(dp.port, &es);
+		nic_stats(&dp, &es);
 		t.nic_ipackets = es.ipackets;
 		t.nic_imissed = es.imissed;
 		t.nic_nombuf = es.rx_nombuf;

@@ -63,6 +63,7 @@ static void test_file_then_flags_override(void **state)
 			    "writer_cores = 2\n"
 			    "hugepages = off\n"
 			    "checksum = ipv4\n"
+			    "port = net_null0\n"
 			    "\n"
 			    "[listen 5514]\n"
 			    "format = syslog\n"
@@ -83,6 +84,7 @@ static void test_file_then_flags_override(void **state)
 	assert_int_equal(c.writer_cores, 2);
 	assert_int_equal(c.hugepages, RXL_HUGE_OFF);
 	assert_int_equal(c.checksum, RXL_CSUM_IPV4);
+	assert_string_equal(c.ports[0], "net_null0");
 	assert_int_equal(c.n_listeners, 2);
 	assert_string_equal(c.listeners[0].topic, "syslog"); /* defaults to the format */
 	assert_int_equal(c.listeners[0].log.durability, RXL_DUR_FSYNC);
@@ -93,11 +95,16 @@ static void test_file_then_flags_override(void **state)
 	assert_string_equal(c.listeners[1].topic, "app");
 	assert_int_equal(c.listeners[1].rfc3164_utc_offset_min, 0);
 	/* Flags override the file. */
+	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null1"), 0);
+	assert_int_equal(c.n_ports, 1);
+	assert_string_equal(c.ports[0], "net_null1");
+	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null2"), -EINVAL);
 	assert_int_equal(rxl_cfg_set_flag(&c, "data", "./d2"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "listen", "5514/raw:topic=r"), 0);
 	assert_int_equal(c.n_listeners, 2);
 	assert_int_equal(c.listeners[0].format, RXL_CFG_FMT_RAW);
 	assert_string_equal(c.data, "./d2");
+	assert_int_equal(rxl_cfg_set_flag(&c, "addr", "198.18.0.1"), 0); /* a port needs one */
 	assert_int_equal(rxl_cfg_validate(&c), 0);
 	unlink(p);
 	free(p);
@@ -167,11 +174,10 @@ static void test_validation_errors(void **state)
 	assert_true(c.prometheus_set);
 	assert_int_equal(rxl_cfg_set_flag(&c, "prometheus", "0.0.0.0:65535"), 0);
 	assert_string_equal(c.prometheus, "0.0.0.0:65535");
-	/* One port: a later setting (a flag over the file) replaces it. */
+	/* One port: two flags are refused (below, a flag replaces the file's). */
 	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null0"), 0);
-	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null1"), 0);
-	assert_int_equal(c.n_ports, 1);
-	assert_string_equal(c.ports[0], "net_null1");
+	assert_int_equal(rxl_cfg_set_flag(&c, "port", "net_null1"), -EINVAL);
+	assert_non_null(strstr(rxl_err_msg(), "one port per rxlogd"));
 
 	/* CPU lists set the core counts; a count that contradicts a list, or
 	 * a CPU in both lists, is refused. */

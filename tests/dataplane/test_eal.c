@@ -68,6 +68,8 @@ static void test_cpu_lists_pin_lcores(void **state)
 	struct rxl_eal_plan p;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
+	if (ncpu < 2) /* the cases below name CPU 1 */
+		skip();
 	base_cfg(&c);
 	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1,0"), 0);
 	assert_int_equal(rxl_cfg_set_flag(&c, "writer_cpus", "0"), 0);
@@ -81,7 +83,7 @@ static void test_cpu_lists_pin_lcores(void **state)
 	assert_int_equal(rxl_eal_plan(&c, "rxlogd", &p), 0);
 	if (ncpu == 2)
 		assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@0");
-	else if (ncpu > 2)
+	else
 		assert_string_equal(p.argv[find(&p, "--lcores") + 1], "0@0,1@1,2@2");
 	base_cfg(&c);
 	assert_int_equal(rxl_cfg_set_flag(&c, "rx_cpus", "1,0"), 0);

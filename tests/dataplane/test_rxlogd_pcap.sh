@@ -158,6 +158,7 @@ want=$(python3 -c 'import json,sys; print(sum(json.load(open(f))["events"] for f
 for _ in $(seq 600); do
   have=$("$rxlog" topics --data "$tmp/data" 2>/dev/null | awk 'NR > 1 {s += $5} END {print s + 0}')
   ((have >= want)) && break
+  kill -0 "$pid" 2>/dev/null || fail "rxlogd exited while replaying"
   sleep 0.1
 done
 sleep 0.3 # anything beyond what was expected would show up in the counts below
