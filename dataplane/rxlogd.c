@@ -2,7 +2,6 @@
  * stats, clean stop. The main lcore runs main(); rx and writer lcores run
  * the loops of pipeline.c.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -345,28 +344,31 @@ struct totals {
 	uint64_t nic_ipackets, nic_imissed, nic_nombuf, nic_ierrors;
 };
 
+/* Add rx lcore @s's counters to @t. */
+static void add_rx(struct totals *t, struct rxl_rx_stats *s)
+{
+	t->datagrams += ld(&s->datagrams);
+	t->bytes += ld(&s->bytes);
+	t->events += ld(&s->events);
+	t->ring_full += ld(&s->ring_full);
+	t->kernel_drops += ld(&s->kernel_drops);
+	t->too_large += ld(&s->too_large);
+	t->nombuf += ld(&s->nombuf);
+	t->duplicates += ld(&s->duplicates);
+	t->gaps += ld(&s->gaps);
+	t->not_ours += ld(&s->not_ours);
+	t->reassembled += ld(&s->reassembled);
+	for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
+		t->fmt[r] += ld(&s->fmt[r]);
+	for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
+		t->l2[r] += ld(&s->l2[r]);
+}
+
 static void sum(struct rxl_dp *dp, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (uint32_t i = 0; i < dp->n_rx; i++) {
-		struct rxl_rx_stats *s = &dp->rx[i];
-
-		t->datagrams += ld(&s->datagrams);
-		t->bytes += ld(&s->bytes);
-		t->events += ld(&s->events);
-		t->ring_full += ld(&s->ring_full);
-		t->kernel_drops += ld(&s->kernel_drops);
-		t->too_large += ld(&s->too_large);
-		t->nombuf += ld(&s->nombuf);
-		t->duplicates += ld(&s->duplicates);
-		t->gaps += ld(&s->gaps);
-		t->not_ours += ld(&s->not_ours);
-		t->reassembled += ld(&s->reassembled);
-		for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
-			t->fmt[r] += ld(&s->fmt[r]);
-		for (int r = 0; r < RXL_L2L4_RESULT_COUNT; r++)
-			t->l2[r] += ld(&s->l2[r]);
-	}
+	for (uint32_t i = 0; i < dp->n_rx; i++)
+		add_rx(t, &dp->rx[i]);
 	for (uint32_t w = 0; w < dp->n_wr; w++) {
 		t->records += ld(&dp->wr[w].records);
 		t->log_drops += ld(&dp->wr[w].log_drops);
@@ -811,59 +813,68 @@ static void prom_producers(char *buf, size_t *len, size_t cap, struct rxl_dp *dp
 	}
 }
 
-/* Per rx lcore: its counters, and its drops by reason (the same reasons as
- * rxlog_drops_total, which sums them over the lcores; the L2-L4 ones only
- * on a DPDK port). */
+/* @name{@lab reason="..."} for every drop an rx lcore counts, from @t (the
+ * L2-L4 reasons only on a DPDK port). The totals and each rx lcore share
+ * it, so both list the same reasons. */
+static void prom_drops(char *buf, size_t *len, size_t cap, const char *name, const char *lab,
+		       const struct totals *t, bool port_src)
+{
+	const struct {
+		const char *reason;
+		uint64_t n;
+	} fixed[] = {{"ring_full", t->ring_full},
+		     {"kernel", t->kernel_drops},
+		     {"duplicate", t->duplicates},
+		     {"too_large", t->too_large},
+		     {"not_ours", t->not_ours}};
+
+	for (size_t d = 0; d < sizeof(fixed) / sizeof(fixed[0]); d++)
+		PROM(buf, *len, cap, "%s{%sreason=\"%s\"} %" PRIu64 "\n", name, lab,
+		     fixed[d].reason, fixed[d].n);
+	for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
+		if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
+			PROM(buf, *len, cap, "%s{%sreason=\"%s\"} %" PRIu64 "\n", name, lab,
+			     rxl_fmt_drop_name((enum rxl_fmt_reason)r), t->fmt[r]);
+	for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
+		PROM(buf, *len, cap, "%s{%sreason=\"%s\"} %" PRIu64 "\n", name, lab,
+		     rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t->l2[r]);
+}
+
+/* Per rx lcore: its counters, and its drops by reason (what
+ * rxlog_drops_total sums over the lcores). */
 static void prom_rx_lcores(char *buf, size_t *len, size_t cap, struct rxl_dp *dp, bool port_src)
 {
-	/* A counter of struct rxl_rx_stats by name (or drop reason). */
-	struct named {
+	static const struct {
 		const char *name;
-		size_t off;
+		size_t off; /* in struct totals */
+	} ctr[] = {
+		{"datagrams", offsetof(struct totals, datagrams)},
+		{"bytes", offsetof(struct totals, bytes)},
+		{"events", offsetof(struct totals, events)},
+		{"sequence_gaps", offsetof(struct totals, gaps)},
+		{"reassembled", offsetof(struct totals, reassembled)},
+		{"nombuf", offsetof(struct totals, nombuf)},
 	};
-	static const struct named ctr[] = {
-		{"datagrams", offsetof(struct rxl_rx_stats, datagrams)},
-		{"bytes", offsetof(struct rxl_rx_stats, bytes)},
-		{"events", offsetof(struct rxl_rx_stats, events)},
-		{"sequence_gaps", offsetof(struct rxl_rx_stats, gaps)},
-		{"reassembled", offsetof(struct rxl_rx_stats, reassembled)},
-		{"nombuf", offsetof(struct rxl_rx_stats, nombuf)},
-	};
-	static const struct named drop[] = {
-		{"ring_full", offsetof(struct rxl_rx_stats, ring_full)},
-		{"kernel", offsetof(struct rxl_rx_stats, kernel_drops)},
-		{"duplicate", offsetof(struct rxl_rx_stats, duplicates)},
-		{"too_large", offsetof(struct rxl_rx_stats, too_large)},
-		{"not_ours", offsetof(struct rxl_rx_stats, not_ours)},
-	};
-#define RX_CTR(i, off) ld((_Atomic uint64_t *)((char *)&dp->rx[i] + (off)))
+	struct totals one[RXL_MAX_RX];
 
+	for (uint32_t i = 0; i < dp->n_rx; i++) {
+		memset(&one[i], 0, sizeof(one[i]));
+		add_rx(&one[i], &dp->rx[i]);
+	}
 	for (size_t c = 0; c < sizeof(ctr) / sizeof(ctr[0]); c++) {
 		PROM(buf, *len, cap, "# TYPE rxlog_rx_lcore_%s_total counter\n", ctr[c].name);
 		for (uint32_t i = 0; i < dp->n_rx; i++)
 			PROM(buf, *len, cap, "rxlog_rx_lcore_%s_total{lcore=\"%u\"} %" PRIu64 "\n",
-			     ctr[c].name, i, RX_CTR(i, ctr[c].off));
+			     ctr[c].name, i,
+			     *(const uint64_t *)((const char *)&one[i] + ctr[c].off));
 	}
 	PROM(buf, *len, cap, "# TYPE rxlog_rx_lcore_drops_total counter\n");
 	for (uint32_t i = 0; i < dp->n_rx; i++) {
-		struct rxl_rx_stats *s = &dp->rx[i];
+		char lab[32];
 
-		for (size_t d = 0; d < sizeof(drop) / sizeof(drop[0]); d++)
-			PROM(buf, *len, cap,
-			     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} %" PRIu64 "\n",
-			     i, drop[d].name, RX_CTR(i, drop[d].off));
-		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
-			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
-				PROM(buf, *len, cap,
-				     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} "
-				     "%" PRIu64 "\n",
-				     i, rxl_fmt_drop_name((enum rxl_fmt_reason)r), ld(&s->fmt[r]));
-		for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
-			PROM(buf, *len, cap,
-			     "rxlog_rx_lcore_drops_total{lcore=\"%u\",reason=\"%s\"} %" PRIu64 "\n",
-			     i, rxl_l2l4_drop_name((enum rxl_l2l4_result)r), ld(&s->l2[r]));
+		snprintf(lab, sizeof(lab), "lcore=\"%u\",", i);
+		prom_drops(buf, len, cap, "rxlog_rx_lcore_drops_total", lab, &one[i], port_src);
 	}
-#undef RX_CTR
 }
 
 /* Answer every pending scrape (text exposition format 0.0.4). */
@@ -903,25 +914,8 @@ static void serve_prometheus(int lfd, struct rxl_dp *dp, bool port_src)
 		     "# TYPE rxlog_rx_nombuf_total counter\nrxlog_rx_nombuf_total %" PRIu64 "\n",
 		     t.bytes, t.reassembled, t.nombuf);
 		PROM(buf, len, cap, "# TYPE rxlog_drops_total counter\n");
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"ring_full\"} %" PRIu64 "\n",
-		     t.ring_full);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"kernel\"} %" PRIu64 "\n",
-		     t.kernel_drops);
+		prom_drops(buf, &len, cap, "rxlog_drops_total", "", &t, port_src);
 		PROM(buf, len, cap, "rxlog_drops_total{reason=\"log\"} %" PRIu64 "\n", t.log_drops);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"duplicate\"} %" PRIu64 "\n",
-		     t.duplicates);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"too_large\"} %" PRIu64 "\n",
-		     t.too_large);
-		PROM(buf, len, cap, "rxlog_drops_total{reason=\"not_ours\"} %" PRIu64 "\n",
-		     t.not_ours);
-		for (int r = 1; r < RXL_FMT_REASON_COUNT; r++)
-			if (rxl_fmt_reason_is_drop((enum rxl_fmt_reason)r))
-				PROM(buf, len, cap,
-				     "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
-				     rxl_fmt_drop_name((enum rxl_fmt_reason)r), t.fmt[r]);
-		for (int r = RXL_L2L4_DROP_FIRST; port_src && r < RXL_L2L4_RESULT_COUNT; r++)
-			PROM(buf, len, cap, "rxlog_drops_total{reason=\"%s\"} %" PRIu64 "\n",
-			     rxl_l2l4_drop_name((enum rxl_l2l4_result)r), t.l2[r]);
 		PROM(buf, len, cap,
 		     "# TYPE rxlog_sequence_gaps_total counter\nrxlog_sequence_gaps_total %" PRIu64
 		     "\n",

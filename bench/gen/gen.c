@@ -388,6 +388,9 @@ int main(int argc, char **argv)
 				k, o.event_bytes, strerror(-len));
 			return 2;
 		}
+		/* --duplicate-every: this datagram goes out twice. */
+		const bool dup = o.dup_every && (datagrams + 1) % o.dup_every == 0;
+
 		if (!o.udp) {
 			spec.src.family = RXL_AF_IPV4;
 			spec.src.b[0] = 198;
@@ -408,7 +411,7 @@ int main(int argc, char **argv)
 			if (pcap) {
 				t_ns += 1000;
 				pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
-				if (o.dup_every && (datagrams + 1) % o.dup_every == 0) {
+				if (dup) {
 					t_ns += 1000;
 					pcap_packet(pcap, frame, (uint32_t)fl, t_ns);
 					dup_events += k;
@@ -433,7 +436,7 @@ int main(int argc, char **argv)
 			   0) {
 			errors++;
 			continue;
-		} else if (o.dup_every && (datagrams + 1) % o.dup_every == 0) {
+		} else if (dup) {
 			if (sendto(fd, frame + 64, (size_t)len, 0, (struct sockaddr *)&to, tolen) <
 			    0)
 				errors++;
