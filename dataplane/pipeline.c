@@ -47,10 +47,28 @@ static uint32_t steer(const struct rxl_event *ev, uint32_t partitions, uint32_t 
 	return rxl_crc32c(0, ev->key, (size_t)ev->key_len) % partitions;
 }
 
-/* Events of one burst, in arrival order, before they are encoded: up to
- * RXL_RX_BURST datagrams of RXL_MAX_EVENTS (a lines datagram may hold more:
- * the burst is then encoded early, D2 still holding). */
-#define RX_EVENTS (RXL_RX_BURST * RXL_MAX_EVENTS)
+struct staged {
+	struct rxl_desc d[RXL_RX_BURST * RXL_MAX_EVENTS];
+	uint32_t n;
+};
+
+/* Enqueue everything staged for writer w; what does not fit is dropped
+ * and counted, its mbuf references freed (D1). */
+static void flush_stage(struct rxl_dp *dp, uint32_t i, uint32_t w, struct staged *st)
+{
+	uint32_t done = 0;
+
+	if (!st->n)
+		return;
+	done = rte_ring_enqueue_burst_elem(dp->rings[i][w], st->d, sizeof(struct rxl_desc), st->n,
+					   NULL);
+	if (done < st->n) {
+		BUMP(dp->rx[i].ring_full, st->n - done);
+		for (uint32_t k = done; k < st->n; k++)
+			rte_pktmbuf_free(st->d[k].m);
+	}
+	st->n = 0;
+}
 
 /* Per rx lcore state, shared by the socket and the port loops. */
 struct rx_ctx {
@@ -58,149 +76,15 @@ struct rx_ctx {
 	uint32_t i;
 	struct rxl_rx_stats *s;
 	struct rxl_event ev[RXL_MAX_EVENTS];
-	/* The burst (D2): records, their global partitions, the mbufs they
-	 * point into; order[] and cnt[] group them by partition. */
-	struct rxl_record_in *rec;
-	uint32_t *part;
-	uint16_t *order;
-	uint32_t *cnt; /* n_parts + 1 */
-	uint32_t n_rec;
-	struct rte_mbuf *held[RXL_RX_BURST];
-	uint32_t n_held;
-	uint64_t head[RXL_MAX_WR];	/* D1: next free arena position, per writer */
-	uint64_t tail_seen[RXL_MAX_WR]; /* the writer's tail as last loaded */
+	struct staged *stage;
 	uint32_t rr;
 	struct rxl_dedupe_window win;
 	void *wbuf;
-	struct rxl_fmt_counters cnt_fmt;
+	struct rxl_fmt_counters cnt;
 	uint32_t rounds;
 	bool native;	   /* a native listener exists: producers to publish */
 	uint64_t next_pub; /* TSC of the next publication */
 };
-
-/* Room for @want bytes in the arena to writer @w, contiguous (D1).
- * Returns: where to write them, with *start their arena position; NULL when
- * the writer is that far behind. */
-static uint8_t *arena_reserve(struct rx_ctx *x, uint32_t w, uint32_t want, uint64_t *start)
-{
-	struct rxl_arena *A = &x->dp->arena[x->i][w];
-	uint64_t h = x->head[w], phys = h & (A->size - 1);
-
-	if (phys + want > A->size) { /* a batch never straddles the end */
-		h += A->size - phys;
-		phys = 0;
-	}
-	if (h + want - x->tail_seen[w] > A->size) {
-		/* D1: acquire; pairs with the writer's release store of tail
-		 * (it finished reading what lies below). Loaded only when the
-		 * last value seen leaves too little room, to spare the cache
-		 * line's trip between the cores. */
-		x->tail_seen[w] = atomic_load_explicit(&A->tail, memory_order_acquire);
-		if (h + want - x->tail_seen[w] > A->size)
-			return NULL;
-	}
-	*start = h;
-	return A->buf + phys;
-}
-
-/* The most a record can take in a batch: its bytes plus every varint at
- * its longest (length, timestamp delta, offset delta, key and value
- * lengths, header count; two per header) and the attributes byte. */
-static uint64_t record_bound(const struct rxl_record_in *r)
-{
-	uint64_t n = 1 + 5 + 10 + 5 + 5 + 5 + 5;
-
-	n += (uint64_t)(r->key_len > 0 ? r->key_len : 0) +
-	     (uint64_t)(r->value_len > 0 ? r->value_len : 0);
-	for (uint32_t h = 0; h < r->n_headers; h++)
-		n += 10 + (uint64_t)r->headers[h].key_len +
-		     (uint64_t)(r->headers[h].value_len > 0 ? r->headers[h].value_len : 0);
-	return n;
-}
-
-/* Encode records @ix[0 .. n) of global partition @p as batches in its
- * writer's arena and hand them over. What finds no room is dropped and
- * counted (ring_full); a record no batch can hold, as log_drops. */
-static void encode_part(struct rx_ctx *x, uint32_t p, const uint16_t *ix, uint32_t n)
-{
-	struct rxl_dp *dp = x->dp;
-	const struct rxl_partition *pt = &dp->parts[p];
-	const uint32_t w = pt->writer;
-	const uint32_t cap = pt->batch_cap;
-
-	for (uint32_t k = 0; k < n;) {
-		uint64_t want = RXL_BATCH_HDR_LEN, start;
-		uint32_t vbytes = 0;
-
-		for (uint32_t j = k; j < n && want < cap; j++)
-			want += record_bound(&x->rec[ix[j]]);
-		uint8_t *dst = arena_reserve(x, w, want < cap ? (uint32_t)want : cap, &start);
-
-		if (!dst) {
-			BUMP(x->s->ring_full, n - k);
-			return;
-		}
-		struct rxl_batch_builder bb;
-
-		rxl_batch_begin(&bb, dst, want < cap ? (uint32_t)want : cap, 0, NULL);
-		for (; k < n; k++) {
-			const struct rxl_record_in *r = &x->rec[ix[k]];
-			int err = rxl_batch_add(&bb, r);
-
-			if (err == -ENOSPC && bb.count > 0)
-				break; /* the batch is full: the next one takes it */
-			if (err) {     /* larger than any batch, or malformed: never silent */
-				BUMP(x->s->log_drops, 1);
-				continue;
-			}
-			vbytes += (uint32_t)(r->value_len > 0 ? r->value_len : 0);
-		}
-		if (bb.count == 0)
-			continue;
-		struct rxl_desc d = {.end = start + rxl_batch_finish(&bb),
-				     .off = (uint32_t)(dst - dp->arena[x->i][w].buf),
-				     .len = bb.len,
-				     .value_bytes = vbytes,
-				     .local = pt->local};
-
-		/* The ring's enqueue is a release (D1): the batch's bytes are
-		 * visible before the descriptor is. */
-		if (rte_ring_enqueue_elem(dp->rings[x->i][w], &d, sizeof(d))) {
-			BUMP(x->s->ring_full, (uint64_t)bb.count);
-			continue; /* head stays: the bytes are reused */
-		}
-		x->head[w] = d.end;
-	}
-}
-
-/* Encode the burst: group its records by partition (a counting sort,
- * stable, so each partition keeps arrival order), one batch per partition
- * (more when it outgrows batch_cap); then free the burst's mbufs (D2). */
-static void flush_all(struct rx_ctx *x)
-{
-	const uint32_t np = x->dp->n_parts;
-
-	if (x->n_rec) {
-		memset(x->cnt, 0, sizeof(x->cnt[0]) * (np + 1));
-		for (uint32_t k = 0; k < x->n_rec; k++)
-			x->cnt[x->part[k] + 1]++;
-		for (uint32_t q = 1; q <= np; q++)
-			x->cnt[q] += x->cnt[q - 1];
-		for (uint32_t k = 0; k < x->n_rec; k++)
-			x->order[x->cnt[x->part[k]]++] = (uint16_t)k;
-		/* cnt[q] is now the end of partition q's run. */
-		for (uint32_t q = 0, at = 0; q < np; q++) {
-			if (x->cnt[q] > at)
-				encode_part(x, q, x->order + at, x->cnt[q] - at);
-			at = x->cnt[q];
-		}
-		x->n_rec = 0;
-	}
-	if (x->n_held) {
-		rte_pktmbuf_free_bulk(x->held, x->n_held);
-		x->n_held = 0;
-	}
-}
 
 /* Publish this lcore's producers with the most loss (struct rxl_prod_pub, P1). */
 static void publish_producers(struct rx_ctx *x)
@@ -256,22 +140,6 @@ uint32_t rxl_producers_read(struct rxl_dp *dp, uint32_t i, struct rxl_dedupe_rep
 	}
 }
 
-static void rx_ctx_fini(struct rx_ctx *x)
-{
-	if (x->native)
-		publish_producers(x); /* the final figures, for the exit line */
-	rte_free(x->rec);
-	rte_free(x->part);
-	rte_free(x->order);
-	rte_free(x->cnt);
-	rte_free(x->wbuf);
-	x->rec = NULL;
-	x->part = NULL;
-	x->order = NULL;
-	x->cnt = NULL;
-	x->wbuf = NULL;
-}
-
 /* Once every 256 rounds, see whether a second has passed since this
  * lcore last published its producers. */
 static inline void rx_tick(struct rx_ctx *x)
@@ -295,14 +163,11 @@ static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
 	x->i = i;
 	x->s = &dp->rx[i];
 	/* Set-up, not the data path: sized once, here. */
-	x->rec = rte_malloc("rx_rec", sizeof(*x->rec) * RX_EVENTS, 64);
-	x->part = rte_malloc("rx_part", sizeof(*x->part) * RX_EVENTS, 64);
-	x->order = rte_malloc("rx_order", sizeof(*x->order) * RX_EVENTS, 64);
-	x->cnt = rte_malloc("rx_cnt", sizeof(*x->cnt) * (dp->n_parts + 1), 64);
+	x->stage = rte_zmalloc("rx_stage", sizeof(struct staged) * dp->n_wr, 64);
 	x->wbuf = rte_zmalloc("dedupe", wmem, 64);
-	if (!x->rec || !x->part || !x->order || !x->cnt || !x->wbuf ||
-	    rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096)) {
-		rx_ctx_fini(x);
+	if (!x->stage || !x->wbuf || rxl_dedupe_init(&x->win, x->wbuf, wmem, 4096)) {
+		rte_free(x->stage);
+		rte_free(x->wbuf);
 		return -ENOMEM;
 	}
 	for (uint32_t l = 0; l < dp->n_lst; l++)
@@ -310,22 +175,35 @@ static int rx_ctx_init(struct rx_ctx *x, struct rxl_dp *dp, uint32_t i)
 	return 0;
 }
 
+static void rx_ctx_fini(struct rx_ctx *x)
+{
+	if (x->native)
+		publish_producers(x); /* the final figures, for the exit line */
+	rte_free(x->stage);
+	rte_free(x->wbuf);
+}
+
+static void flush_all(struct rx_ctx *x)
+{
+	for (uint32_t w = 0; w < x->dp->n_wr; w++)
+		flush_stage(x->dp, x->i, w, &x->stage[w]);
+}
+
 /* Parse the datagram that the rxl_mbuf_priv in @mb's private area
- * describes, add its events to the burst; consumes @mb (held until the
- * burst is encoded, D2, or freed at once when it gave no event). */
+ * describes, steer its events to the writers' stages; consumes @mb's
+ * reference (D1). */
 static void deliver(struct rx_ctx *x, struct rxl_listener_rt *L, struct rte_mbuf *mb)
 {
+	struct rxl_dp *dp = x->dp;
 	struct rxl_rx_stats *s = x->s;
 	struct rxl_mbuf_priv *pv = rte_mbuf_to_priv(mb); /* D2 */
 	struct rxl_fmt_in *in = &pv->in;
 	uint32_t pos = 0, total = 0;
 
-	if (x->n_held == RXL_RX_BURST)
-		flush_all(x); /* not reached: a burst has at most that many datagrams */
 	pv->n_headers = 0;
-	memset(&x->cnt_fmt, 0, sizeof(x->cnt_fmt));
+	memset(&x->cnt, 0, sizeof(x->cnt));
 	while (pos < in->len) {
-		int e = rxl_fmt_parse(&L->fmt, in, &pos, x->ev, RXL_MAX_EVENTS, &x->cnt_fmt);
+		int e = rxl_fmt_parse(&L->fmt, in, &pos, x->ev, RXL_MAX_EVENTS, &x->cnt);
 
 		if (e <= 0)
 			break;
@@ -345,23 +223,31 @@ static void deliver(struct rx_ctx *x, struct rxl_listener_rt *L, struct rte_mbuf
 			memcpy(pv->headers, x->ev[0].headers,
 			       sizeof(pv->headers[0]) * pv->n_headers);
 		}
-		if (x->n_rec + ne > RX_EVENTS)
-			flush_all(x); /* a long lines datagram: @mb is not held yet */
+		/* D1: one reference per descriptor, all taken before any of
+		 * them can be seen by a writer (the mbuf came with one). */
+		rte_mbuf_refcnt_update(mb, (int16_t)(total ? ne : ne - 1));
 		for (uint32_t k = 0; k < ne; k++) {
 			const struct rxl_event *ev = &x->ev[k];
-			uint32_t n = x->n_rec++;
+			uint32_t p = L->first_part + steer(ev, L->cfg->partitions, &x->rr);
+			uint32_t w = dp->parts[p].writer;
+			struct staged *st = &x->stage[w];
 
-			x->part[n] = L->first_part + steer(ev, L->cfg->partitions, &x->rr);
-			x->rec[n] = (struct rxl_record_in){
-				.key = ev->key_len >= 0 ? ev->key : NULL,
-				.key_len = ev->key_len >= 0 ? ev->key_len : -1,
-				.value = ev->value,
-				.value_len = ev->value_len,
+			if (st->n == RXL_RX_BURST * RXL_MAX_EVENTS)
+				flush_stage(dp, x->i, w, st);
+			const uint8_t *base = (const uint8_t *)mb;
+
+			st->d[st->n++] = (struct rxl_desc){
+				.m = mb,
 				.timestamp_ms = ev->timestamp_ms,
+				.key_off = ev->key_len >= 0 ? (uint32_t)(ev->key - base) : 0,
+				.value_off = (uint32_t)(ev->value - base),
+				.key_len = ev->key_len >= 0 ? (uint16_t)ev->key_len
+							    : RXL_DESC_NULL_KEY,
+				.value_len = (uint16_t)ev->value_len,
+				.local = (uint16_t)dp->parts[p].local,
 				/* The datagram's headers (the parsers' contract,
 				 * held by test_formats). */
-				.headers = ev->n_headers ? pv->headers : NULL,
-				.n_headers = ev->n_headers ? pv->n_headers : 0,
+				.has_headers = ev->n_headers > 0,
 			};
 		}
 		total += ne;
@@ -369,12 +255,10 @@ static void deliver(struct rx_ctx *x, struct rxl_listener_rt *L, struct rte_mbuf
 			break;
 	}
 	for (int r = 0; r < RXL_FMT_REASON_COUNT; r++)
-		if (x->cnt_fmt.n[r])
-			BUMP(s->fmt[r], x->cnt_fmt.n[r]);
+		if (x->cnt.n[r])
+			BUMP(s->fmt[r], x->cnt.n[r]);
 	if (total == 0)
 		rte_pktmbuf_free(mb);
-	else
-		x->held[x->n_held++] = mb;
 	BUMP(s->events, total);
 }
 
@@ -763,8 +647,8 @@ int rxl_rx_port_loop(void *arg)
 	return 0;
 }
 
-/* Append the batches d[0 .. n) of writer @w's partitions, counting what
- * the logs refuse.
+/* Append recs[0 .. run), all of partition @part, counting what the log
+ * refuses.
  *
  * Batches carry no Kafka producer fields: a batch holds one producer, so
  * with many senders interleaving in a partition every producer change
@@ -772,27 +656,100 @@ int rxl_rx_port_loop(void *arg)
  * 4 partitions at 400k events/s, 40% of events dropped at the rings with
  * producer batches, none without). Duplicates are already dropped at
  * ingest by the rx lcores' windows. */
-static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
-			const struct rxl_arena *A, const struct rxl_desc *d, uint32_t n)
+static void append_run(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t part,
+		       const struct rxl_record_in *recs, uint32_t run)
 {
-	uint64_t records = 0, bytes = 0;
+	struct rxl_log *log = dp->parts[part].log;
+	uint32_t done = 0, stored = 0;
+	uint64_t bytes = 0;
 
-	for (uint32_t k = 0; k < n; k++) {
-		const uint8_t *b = A->buf + d[k].off;
-		int r = rxl_log_append_batch(dp->parts[d[k].local * dp->n_wr + w].log, b, d[k].len);
+	while (done < run) {
+		int r = rxl_log_append_burst(log, recs + done, run - done, NULL, NULL);
 
 		if (r > 0) {
-			records += (uint64_t)r;
-			bytes += d[k].value_bytes;
+			for (uint32_t x = done; x < done + (uint32_t)r; x++)
+				bytes += (uint64_t)(recs[x].value_len > 0 ? recs[x].value_len : 0);
+			done += (uint32_t)r;
+			stored += (uint32_t)r;
+		} else if (r == -EMSGSIZE || r == -EINVAL) {
+			done++; /* this record is refused; the rest may go */
+			BUMP(s->log_drops, 1);
 		} else {
-			/* Disk full or a failed partition: counted, never silent
-			 * (the batch's record count, bytes 57..60 big-endian). */
-			BUMP(s->log_drops, (uint64_t)b[57] << 24 | (uint64_t)b[58] << 16 |
-						   (uint64_t)b[59] << 8 | b[60]);
+			/* Disk full or a failed partition: counted, never silent. */
+			BUMP(s->log_drops, run - done);
+			done = run;
 		}
 	}
-	BUMP(s->records, records);
+	BUMP(s->records, stored);
 	BUMP(s->bytes, bytes);
+}
+
+/* Free the mbuf references of d[0 .. n) (D1). Descriptors of one datagram
+ * sit next to each other in a ring, so a run of k references to one mbuf
+ * costs one atomic subtraction and one free rather than k. */
+static void release(const struct rxl_desc *d, uint32_t n)
+{
+	for (uint32_t k = 0; k < n;) {
+		uint32_t run = 1;
+
+		while (k + run < n && d[k + run].m == d[k].m)
+			run++;
+		/* We hold `run` references, so the count stays >= 1 here and
+		 * only the free below can release the mbuf. */
+		int16_t extra = (int16_t)(run - 1);
+
+		if (extra)
+			rte_mbuf_refcnt_update(d[k].m, (int16_t)-extra);
+		rte_pktmbuf_free(d[k].m);
+		k += run;
+	}
+}
+
+/* Append d[0 .. n) — descriptors of any of writer @w's partitions — and
+ * free their mbuf references. */
+static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
+			const struct rxl_desc *d, uint32_t n, struct rxl_record_in *recs,
+			uint32_t *cnt)
+{
+	const uint32_t nloc = (dp->n_parts + dp->n_wr - 1) / dp->n_wr;
+
+	/* Group the burst by partition with a counting sort (stable: each
+	 * partition keeps its order), straight into the log's input records,
+	 * so a partition gets one append of many records rather than many
+	 * appends of one or two. */
+	memset(cnt, 0, sizeof(cnt[0]) * (nloc + 1));
+	for (uint32_t k = 0; k < n; k++)
+		cnt[d[k].local + 1]++;
+	for (uint32_t q = 1; q <= nloc; q++)
+		cnt[q] += cnt[q - 1];
+	for (uint32_t k = 0; k < n; k++) {
+		const struct rxl_desc *e = &d[k];
+		const uint8_t *base = (const uint8_t *)e->m;
+		const struct rxl_mbuf_priv *pv = e->has_headers ? rte_mbuf_to_priv(e->m) : NULL;
+		bool key = e->key_len != RXL_DESC_NULL_KEY;
+
+		/* The payload was written on the rx lcore's CPU: start fetching
+		 * it now, so the copy into the batch (the log append below)
+		 * finds it here. */
+		rte_prefetch0(base + (key && e->key_len ? e->key_off : e->value_off));
+		rte_prefetch0(base + e->value_off + e->value_len - 1);
+		recs[cnt[e->local]++] = (struct rxl_record_in){
+			.key = key ? base + e->key_off : NULL,
+			.key_len = key ? e->key_len : -1,
+			.value = base + e->value_off,
+			.value_len = e->value_len,
+			.timestamp_ms = e->timestamp_ms,
+			.headers = pv ? pv->headers : NULL,
+			.n_headers = pv ? pv->n_headers : 0,
+		};
+	}
+	/* cnt[q] is now the end of local partition q's run. */
+	for (uint32_t q = 0, at = 0; q < nloc; q++) {
+		if (cnt[q] > at)
+			append_run(dp, s, q * dp->n_wr + w, recs + at, cnt[q] - at);
+		at = cnt[q];
+	}
+	release(d, n);
 }
 
 /* Copy the log's statistics where the main lcore reads them (struct
@@ -826,7 +783,16 @@ int rxl_writer_loop(void *arg)
 	struct rxl_dp *dp = a->dp;
 	const uint32_t w = a->index;
 	struct rxl_wr_stats *s = &dp->wr[w];
+	const uint32_t nloc = (dp->n_parts + dp->n_wr - 1) / dp->n_wr; /* partitions owned */
+	struct rxl_record_in *recs = rte_malloc("wr_recs", sizeof(*recs) * WR_BURST, 64);
+	uint32_t *cnt = rte_malloc("wr_cnt", sizeof(*cnt) * (nloc + 2), 64);
 	int ret = 0;
+
+	if (!recs || !cnt) {
+		rte_free(recs);
+		rte_free(cnt);
+		return -ENOMEM;
+	}
 	uint64_t last_pub = 0;
 	uint32_t idle = 0;
 
@@ -856,18 +822,10 @@ int rxl_writer_loop(void *arg)
 			if (!n)
 				continue;
 			idle = 0;
-			struct rxl_arena *A = &dp->arena[i][w];
-			const struct rxl_desc *last =
-				n > zc.n1 ? (const struct rxl_desc *)zc.ptr2 + (n - zc.n1 - 1)
-					  : (const struct rxl_desc *)zc.ptr1 + (n - 1);
-			uint64_t end = last->end;
-
-			write_descs(dp, s, w, A, zc.ptr1, zc.n1);
+			write_descs(dp, s, w, zc.ptr1, zc.n1, recs, cnt);
 			if (n > zc.n1)
-				write_descs(dp, s, w, A, zc.ptr2, n - zc.n1);
+				write_descs(dp, s, w, zc.ptr2, n - zc.n1, recs, cnt);
 			rte_ring_dequeue_zc_finish(dp->rings[i][w], n);
-			/* D1: release; the batches below `end` are copied. */
-			atomic_store_explicit(&A->tail, end, memory_order_release);
 		}
 		/* Linger, completions, interval fdatasync, retention: each
 		 * poll reads the clock, so while bursts keep coming (and fill
@@ -909,5 +867,7 @@ int rxl_writer_loop(void *arg)
 		if (err && !ret)
 			ret = err;
 	}
+	rte_free(recs);
+	rte_free(cnt);
 	return ret;
 }

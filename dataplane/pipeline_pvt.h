@@ -4,27 +4,15 @@
  * who writes it.
  *
  *  rx lcore i ──ring[i][j] (SP/SC, struct rxl_desc)──► writer lcore j
- *             └─arena[i][j] (bytes: the record batches the descriptors name)
  *
- * The rx lcore does the per-record work: it parses a burst of datagrams,
- * groups the events by partition and encodes each partition's events as
- * one Kafka record batch (CRC included) in the arena of the partition's
- * writer, then frees the burst's mbufs. The writer copies whole batches
- * into its log, which only assigns offsets (rxl_log_append_batch()), as a
- * Kafka broker does with a producer's batches.
- *
- * D1 An arena is a byte ring with one writer (rx lcore i) and one reader
- *    (writer lcore j). Positions grow without wrapping; a batch never
- *    straddles the end of the buffer (the rx lcore skips to the start).
- *    The rx lcore writes a batch, then enqueues its descriptor (the ring's
- *    enqueue is a release, its dequeue an acquire): the writer sees the
- *    bytes. The writer stores `tail` (release) after it copied every batch
- *    ending at or before it; the rx lcore loads `tail` (acquire) before it
- *    reuses the bytes below it.
- * D2 Until its batch is encoded an event's key, value and headers point
- *    into its mbuf's data or into the rxl_mbuf_priv kept in the mbuf's
- *    private area (the source address text, the headers); the rx lcore
- *    frees the mbufs of a burst only after encoding it.
+ * D1 A descriptor owns one reference to its mbuf; whoever consumes it (the
+ *    writer after copying the event into a batch, or the rx lcore when the
+ *    ring is full) frees that reference. The rx lcore takes the reference
+ *    of every event after the first before that event's descriptor can
+ *    reach a ring, so an mbuf carrying k events has k references.
+ * D2 Event pointers point into the mbuf's data or into the rxl_mbuf_priv
+ *    kept in the mbuf's private area (the source address text, the
+ *    headers), so they stay valid until the last reference is freed.
  * D3 Each partition has exactly one writer lcore (partition p of the
  *    global table belongs to writer p % writer_cores): no lock on the
  *    append path (DESIGN.md invariant 1).
@@ -49,37 +37,33 @@
 #define RXL_MAX_EVENTS 64 /* events parsed per datagram per call */
 
 /* What the rx lcore leaves in each mbuf's private area (D2): the
- * datagram as the parsers see it, and the record headers of its events
- * (every parser gives all events of one datagram the same headers: native
- * the send time, syslog has one event per datagram, lines and raw none). */
+ * datagram as the parsers see it, and the record headers of its events.
+ * Headers live here, once per datagram, rather than in every descriptor:
+ * every parser gives all events of one datagram the same headers (native:
+ * the send time; syslog: one event per datagram; lines and raw: none),
+ * which keeps a descriptor at 32 bytes instead of ~190. */
 struct rxl_mbuf_priv {
 	struct rxl_fmt_in in;
 	uint16_t n_headers;
 	struct rxl_header headers[RXL_EVENT_MAX_HEADERS];
 };
 
-/* One record batch on its way from an rx lcore to a writer lcore, copied by
- * value through the ring: 24 bytes. */
+/* One event on its way from an rx lcore to a writer lcore, copied by
+ * value through the ring: 32 bytes, half a cache line (the writer's main
+ * cost is reading these as they cross cores). Key and value are offsets
+ * from the mbuf itself: by D2 they lie in its data or its private area,
+ * both inside the one mempool object (payloads are < 64 KiB). */
+#define RXL_DESC_NULL_KEY 0xffff
+
 struct rxl_desc {
-	uint64_t end;	      /* arena position after the batch (D1) */
-	uint32_t off;	      /* where it starts in the arena's buffer */
-	uint32_t len;	      /* its bytes */
-	uint32_t value_bytes; /* its records' value bytes (the bytes counter) */
-	uint32_t local;	      /* the partition among its writer's: global = local * n_wr + writer */
+	struct rte_mbuf *m; /* D1 */
+	int64_t timestamp_ms;
+	uint32_t key_off, value_off; /* from (const uint8_t *)m (D2) */
+	uint16_t key_len;	     /* RXL_DESC_NULL_KEY: null key */
+	uint16_t value_len;
+	uint16_t local;	      /* the partition among its writer's: global = local * n_wr + writer */
+	uint16_t has_headers; /* 1: the record takes the mbuf's rxl_mbuf_priv headers */
 };
-
-/* An (rx lcore, writer lcore) pair's batch bytes (D1). size is a power of
- * two. */
-struct rxl_arena {
-	uint8_t *buf;
-	uint64_t size;
-	RXL_ALIGN_CL _Atomic uint64_t tail; /* D1: release by the writer, acquire by the rx lcore */
-};
-
-/* Smallest arena, and arena bytes per ring slot: the default ring_size
- * (16384) gives 2 MiB per pair, room for about 25k 80-byte records. */
-#define RXL_ARENA_MIN (512u << 10)
-#define RXL_ARENA_PER_SLOT 128u
 
 /* Per rx lcore counters: written by that lcore (relaxed stores of its own
  * values), read by the main lcore for stats (relaxed: monotonic counters,
@@ -88,8 +72,7 @@ struct rxl_rx_stats {
 	RXL_ALIGN_CL _Atomic uint64_t datagrams;
 	_Atomic uint64_t bytes;
 	_Atomic uint64_t events;
-	_Atomic uint64_t ring_full;    /* events dropped: ring or arena to a writer full */
-	_Atomic uint64_t log_drops;    /* events no batch can hold (larger than batch_bytes) */
+	_Atomic uint64_t ring_full;    /* events dropped: ring to a writer full */
 	_Atomic uint64_t kernel_drops; /* socket source: SO_RXQ_OVFL */
 	_Atomic uint64_t too_large;    /* datagrams larger than an mbuf */
 	_Atomic uint64_t nombuf;       /* receive skipped: no mbuf */
@@ -121,8 +104,7 @@ struct rxl_part_pub {
 struct rxl_partition {
 	struct rxl_log *log; /* owned by writer lcore `writer` (D3) */
 	uint32_t listener, index, writer;
-	uint32_t local;	    /* its index among the writer's partitions (D3): p / n_wr */
-	uint32_t batch_cap; /* the largest batch an rx lcore builds: batch_bytes, arena size / 4 */
+	uint32_t local; /* its index among the writer's partitions (D3): p / n_wr */
 	struct rxl_part_pub pub;
 };
 
@@ -157,7 +139,6 @@ struct rxl_dp {
 	struct rxl_partition *parts;
 	uint32_t n_parts;
 	struct rte_ring *rings[RXL_MAX_RX][RXL_MAX_WR];
-	struct rxl_arena arena[RXL_MAX_RX][RXL_MAX_WR];
 	struct rte_mempool *pool;
 	struct rte_mempool *jumbo;    /* port source: whole reassembled datagrams */
 	uint32_t mbuf_data;	      /* bytes of payload an mbuf holds */
@@ -215,8 +196,8 @@ int rxl_rx_socket_loop(void *arg);
 int rxl_rx_port_loop(void *arg);
 
 /**
- * The writer loop: dequeue descriptors, append their batches to the owned
- * partitions, release the arena bytes, poll the logs. With dp->idle_sleep it sleeps
+ * The writer loop: dequeue descriptors, append them to the owned
+ * partitions, free the mbufs, poll the logs. With dp->idle_sleep it sleeps
  * RXL_IDLE_SLEEP_US at a time once idle for RXL_IDLE_ROUNDS rounds, and five
  * times that after RXL_IDLE_ROUNDS naps. Returns once stop_wr is set
  * and every ring is empty, after closing its partitions (flush + fdatasync

@@ -25,7 +25,6 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
-#include <rte_malloc.h>
 #include <rte_ring_elem.h>
 
 #include "pipeline_pvt.h"
@@ -176,6 +175,11 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 	}
 	for (uint32_t l = 0; l < c->n_listeners; l++)
 		dp->n_parts += c->listeners[l].partitions;
+	if (dp->n_parts / dp->n_wr >= UINT16_MAX) /* struct rxl_desc.local is 16 bits */
+		return rxl_err_set(-EINVAL,
+				   "%u partitions in all: at most %u per writer lcore; raise "
+				   "writer_cores or lower the listeners' partitions",
+				   dp->n_parts, UINT16_MAX - 1);
 	dp->parts = calloc(dp->n_parts, sizeof(*dp->parts));
 	if (!dp->parts)
 		return -ENOMEM;
@@ -198,8 +202,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 			dp->parts[g] = (struct rxl_partition){.listener = l,
 							      .index = p,
 							      .writer = g % dp->n_wr,
-							      .local = g / dp->n_wr,
-							      .batch_cap = lc->log.batch_bytes};
+							      .local = g / dp->n_wr};
 			if ((err = rxl_log_path(path, sizeof(path), c->data, lc->topic, p)) ||
 			    (err = rxl_log_open(path, &lc->log, &dp->parts[g].log)))
 				return rxl_err_ctx(err, "listener %u", lc->port);
@@ -223,24 +226,7 @@ static int setup(struct rxl_dp *dp, struct rxl_cfg *c, bool sockets)
 			if (!dp->rings[i][w])
 				return rxl_err_set(-ENOMEM, "ring %s: %s", name,
 						   rte_strerror(rte_errno));
-			struct rxl_arena *A = &dp->arena[i][w];
-
-			A->size = (uint64_t)c->ring_size * RXL_ARENA_PER_SLOT;
-			A->size = A->size < RXL_ARENA_MIN ? RXL_ARENA_MIN : A->size;
-			A->buf = rte_malloc_socket(name, A->size, 64, (int)rte_socket_id());
-			if (!A->buf)
-				return rxl_err_set(-ENOMEM,
-						   "arena of %" PRIu64
-						   " KiB for %s; raise memory_mb "
-						   "(now %u) or lower ring_size (now %u)",
-						   A->size >> 10, name, c->memory_mb, c->ring_size);
-			atomic_init(&A->tail, 0);
 		}
-	/* An rx lcore's batches fit a quarter of an arena, so one slow
-	 * partition cannot hold all of it. */
-	for (uint32_t p = 0; p < dp->n_parts; p++)
-		if (dp->parts[p].batch_cap > dp->arena[0][0].size / 4)
-			dp->parts[p].batch_cap = (uint32_t)(dp->arena[0][0].size / 4);
 	return 0;
 }
 
@@ -365,7 +351,6 @@ static void add_rx(struct totals *t, struct rxl_rx_stats *s)
 	t->bytes += ld(&s->bytes);
 	t->events += ld(&s->events);
 	t->ring_full += ld(&s->ring_full);
-	t->log_drops += ld(&s->log_drops);
 	t->kernel_drops += ld(&s->kernel_drops);
 	t->too_large += ld(&s->too_large);
 	t->nombuf += ld(&s->nombuf);

@@ -89,7 +89,7 @@ static inline uint64_t rxl_lat_bound_us(unsigned i)
 struct rxl_log_stats {
 	uint64_t records; /* appended (accepted into a batch) */
 	uint64_t bytes;	  /* batch bytes written */
-	uint64_t batches; /* record batches (a write carries one or more) */
+	uint64_t batches;
 	uint64_t segments_rolled;
 	uint64_t segments_deleted; /* by retention */
 	uint64_t segments_held;	   /* removals deferred because a consumer group still needs them */
@@ -181,24 +181,6 @@ int rxl_log_open(const char *part_dir, const struct rxl_log_config *cfg, struct 
  */
 int rxl_log_append_burst(struct rxl_log *log, const struct rxl_record_in *recs, uint32_t n,
 			 const struct rxl_producer *prod, uint64_t *first_offset);
-
-/**
- * Append a whole record batch built elsewhere: by rxl_batch_begin() (base
- * offset 0, no producer), rxl_batch_add() and rxl_batch_finish(), over the
- * caller's buffer. rxlogd's rx lcores build batches this way, so that the
- * partition's writer only copies bytes and assigns offsets (Kafka's broker
- * does the same with a producer's batch). The log copies the batch into
- * its staging buffer, where it may share one write with other batches,
- * and overwrites its base offset (outside the CRC) with the next offset.
- * The CRC is not checked again: @batch must come from rxl_batch_finish().
- * Blocking: as rxl_log_append_burst().
- * Concurrency: owner thread only.
- * Returns: the number of records appended (the batch's count), or -errno:
- *   -EMSGSIZE the batch is larger than batch_bytes (counted in too_large);
- *   -EINVAL   not a finished batch (length, magic, count or producer wrong);
- *   -ENOSPC, -EIO/... as rxl_log_append_burst().
- */
-int rxl_log_append_batch(struct rxl_log *log, const uint8_t *batch, uint32_t len);
 
 /**
  * Do the writer's periodic work: reap completions and publish the HWM,

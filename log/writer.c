@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #include "log_pvt.h"
-#include "rxl_bytes.h"
 #include "rxl_err.h"
 #include "rxl_fault.h"
 
@@ -71,10 +70,6 @@ struct rxl_log {
 	uint32_t nst;
 	uint64_t head, tail; /* in flight: [head, tail) */
 	bool filling;
-	/* The filling stage holds whole batches from rxl_log_append_batch()
-	 * rather than one batch of bb's: bb.len is then the bytes used, bb.count
-	 * the records, and each batch's index entry is already noted. */
-	bool pre;
 	uint64_t fill_ns;
 	struct rxl_batch_builder bb;
 
@@ -644,7 +639,7 @@ static int seal_submit(struct rxl_log *log)
 	struct rxl_batch_hdr h;
 	int err;
 
-	s->len = log->pre ? log->bb.len : rxl_batch_finish(&log->bb);
+	s->len = rxl_batch_finish(&log->bb);
 	s->done = 0;
 	s->pos = log->seg_assigned;
 	s->base = log->bb.base_offset;
@@ -655,13 +650,8 @@ static int seal_submit(struct rxl_log *log)
 	log->filling = false;
 	log->tail++;
 	log->seg_assigned += s->len;
-	log->stats.bytes += s->len;
-	if (log->pre) { /* each batch was counted and indexed as it came */
-		log->pre = false;
-		submit_write(log, idx);
-		return 0;
-	}
 	log->stats.batches++;
+	log->stats.bytes += s->len;
 
 	h.base_offset = s->base;
 	h.last_offset_delta = log->bb.count - 1;
@@ -701,7 +691,7 @@ int rxl_log_append_burst(struct rxl_log *log, const struct rxl_record_in *recs, 
 	while (i < n) {
 		if (pp)
 			cur.base_sequence = rxl_seq_add(prod->base_sequence, (int32_t)i);
-		if (log->filling && (log->pre || !same_producer(&log->bb, pp))) {
+		if (log->filling && !same_producer(&log->bb, pp)) {
 			err = seal_submit(log);
 			if (err)
 				return i ? (int)i : err;
@@ -740,57 +730,6 @@ int rxl_log_append_burst(struct rxl_log *log, const struct rxl_record_in *recs, 
 	}
 	/* A full batch goes out at once; a partial one waits for linger_us. */
 	return (int)i;
-}
-
-int rxl_log_append_batch(struct rxl_log *log, const uint8_t *batch, uint32_t len)
-{
-	struct rxl_batch_hdr h;
-	int err;
-
-	if (log->failed)
-		return log->failed;
-	if (len > log->cfg.batch_bytes) {
-		log->stats.too_large++;
-		return rxl_err_set(-EMSGSIZE, "batch of %" PRIu32 " bytes, batch_bytes is %" PRIu32,
-				   len, log->cfg.batch_bytes);
-	}
-	if (len < RXL_BATCH_HDR_LEN)
-		return rxl_err_set(-EINVAL, "batch of %" PRIu32 " bytes: too short", len);
-	rxl_batch_hdr_decode(batch, &h);
-	if (h.magic != RXL_BATCH_MAGIC || (uint32_t)h.length + RXL_BATCH_LOG_OVERHEAD != len ||
-	    h.count <= 0 || h.last_offset_delta != h.count - 1 ||
-	    h.producer_id != RXL_NO_PRODUCER_ID)
-		return rxl_err_set(-EINVAL, "not a finished batch without producer");
-	if (log->filling && (!log->pre || log->bb.len + len > log->bb.cap)) {
-		err = seal_submit(log);
-		if (err)
-			return err;
-	}
-	if (!log->filling) {
-		err = begin_batch(log, NULL);
-		if (err)
-			return err;
-		log->pre = true;
-		log->bb.len = 0;
-	}
-	uint8_t *dst = log->bb.buf + log->bb.len;
-
-	memcpy(dst, batch, len);
-	rxl_be64_put(dst, log->next_offset); /* outside the CRC (Kafka's broker does this too) */
-	h.base_offset = log->next_offset;
-	/* seg_assigned only moves when this stage is sealed, so this batch
-	 * will sit at seg_assigned + bb.len in the segment. */
-	err = rxl_index_note_batch(&log->ix, &h, log->seg_assigned + log->bb.len, len);
-	if (err) {
-		fail(log, err, "index write");
-		return err;
-	}
-	log->bb.len += len;
-	log->bb.count += h.count;
-	log->next_offset += (uint64_t)h.count;
-	log->stats.records += (uint64_t)h.count;
-	log->stats.batches++;
-	return h.count;
 }
 
 int rxl_log_flush(struct rxl_log *log)

@@ -59,103 +59,6 @@ static void test_append_then_read_back_in_order(void **state)
 	tu_rmrf(dir);
 }
 
-/* Batches built elsewhere (rxlogd's rx lcores) and record bursts, mixed
- * in one partition: offsets follow on, the index finds every offset, the
- * log validates and reopens, and what is not a finished batch of at most
- * batch_bytes is refused. */
-static void test_prebuilt_batches_mix_with_bursts(void **state)
-{
-	char *dir = tu_tmpdir("prebuilt");
-	struct rxl_log_config c;
-	struct rxl_log *log;
-	static uint8_t vals[64][4096], batch[16384], bigval[8000];
-	uint64_t seq = 0, rnd = 42;
-
-	tu_config(&c); /* 8 KiB batches, 64 KiB segments */
-	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
-	while (seq < 6000) {
-		if (tu_rand(&rnd) % 3 == 0) {
-			uint32_t n = 1 + (uint32_t)(tu_rand(&rnd) % 40);
-
-			assert_int_equal(tu_append(log, seq, n, -1, 1000), 0);
-			seq += n;
-			continue;
-		}
-		struct rxl_batch_builder bb;
-		uint32_t n = 1 + (uint32_t)(tu_rand(&rnd) % 60);
-
-		rxl_batch_begin(&bb, batch, c.batch_bytes, 0, NULL);
-		for (uint32_t i = 0; i < n; i++) {
-			struct rxl_record_in in = {
-				.key = NULL,
-				.key_len = -1,
-				.value = vals[i],
-				.value_len = tu_value(seq + i, vals[i], -1),
-				.timestamp_ms = 1000 + (int64_t)(seq + i),
-			};
-
-			if (rxl_batch_add(&bb, &in)) {
-				n = i; /* the batch is full */
-				break;
-			}
-		}
-		uint32_t len = rxl_batch_finish(&bb);
-
-		assert_int_equal(rxl_log_append_batch(log, batch, len), (int)n);
-		seq += n;
-		rxl_log_poll(log);
-	}
-	/* Refused, and the log unchanged: larger than batch_bytes, another
-	 * magic, a producer's batch. */
-	struct rxl_batch_builder bb;
-	struct rxl_record_in big = {.key_len = -1, .value = bigval, .value_len = 8000};
-	const struct rxl_producer prod = {.id = 7, .epoch = 0, .base_sequence = 0};
-
-	rxl_batch_begin(&bb, batch, sizeof(batch), 0, NULL);
-	assert_int_equal(rxl_batch_add(&bb, &big), 0);
-	assert_int_equal(rxl_batch_add(&bb, &big), 0);
-	assert_int_equal(rxl_log_append_batch(log, batch, rxl_batch_finish(&bb)), -EMSGSIZE);
-	rxl_batch_begin(&bb, batch, c.batch_bytes, 0, NULL);
-	assert_int_equal(rxl_batch_add(&bb, &big), 0);
-	uint32_t len = rxl_batch_finish(&bb);
-
-	batch[16] = 1;
-	assert_int_equal(rxl_log_append_batch(log, batch, len), -EINVAL);
-	rxl_batch_begin(&bb, batch, c.batch_bytes, 0, &prod);
-	assert_int_equal(rxl_batch_add(&bb, &big), 0);
-	assert_int_equal(rxl_log_append_batch(log, batch, rxl_batch_finish(&bb)), -EINVAL);
-
-	assert_int_equal(rxl_log_sync(log), 0);
-	assert_int_equal(rxl_log_hwm(log), seq);
-	assert_int_equal(rxl_log_validate(log), 0);
-	struct rxl_log_stats st;
-
-	rxl_log_stats(log, &st);
-	assert_int_equal(st.records, seq);
-	assert_int_equal(st.too_large, 1);
-	assert_true(st.segments_rolled > 2);
-	assert_int_equal(rxl_log_close(log), 0);
-	assert_int_equal(tu_read_check(dir, 0, seq), (int64_t)seq);
-
-	struct rxl_reader *r;
-	struct rxl_record rec;
-
-	assert_int_equal(rxl_reader_open(dir, &r), 0);
-	for (uint64_t off = 0; off < seq; off += 7) {
-		assert_int_equal(rxl_reader_seek(r, off), 0);
-		assert_int_equal(rxl_reader_next(r, &rec), 1);
-		assert_int_equal(rec.offset, off);
-		assert_true(tu_value_ok(&rec, off));
-	}
-	rxl_reader_close(r);
-	/* Reopened, it goes on from the same offset. */
-	assert_int_equal(rxl_log_open(dir, &c, &log), 0);
-	assert_int_equal(tu_append(log, seq, 10, -1, 1000), 0);
-	assert_int_equal(rxl_log_close(log), 0);
-	assert_int_equal(tu_read_check(dir, 0, seq + 10), (int64_t)seq + 10);
-	tu_rmrf(dir);
-}
-
 static void test_records_invisible_until_written(void **state)
 {
 	char *dir = tu_tmpdir("vis");
@@ -637,7 +540,6 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_then_read_back_in_order),
-		cmocka_unit_test(test_prebuilt_batches_mix_with_bursts),
 		cmocka_unit_test(test_records_invisible_until_written),
 		cmocka_unit_test(test_keys_headers_and_nulls_round_trip),
 		cmocka_unit_test(test_second_writer_gets_clear_error),
