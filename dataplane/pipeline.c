@@ -705,6 +705,30 @@ static void release(const struct rxl_desc *d, uint32_t n)
 	}
 }
 
+/* Fetch the header array of an mbuf's rxl_mbuf_priv (D2). Without it the
+ * first header read in rxl_batch_add() waited for the line to cross
+ * cores: 88% of that function's time in a syslog profile, where the
+ * writer bounds the rate. */
+static inline void prefetch_headers(const struct rxl_mbuf_priv *pv)
+{
+	const uint8_t *end = (const uint8_t *)(pv->headers + RXL_EVENT_MAX_HEADERS);
+
+	for (const uint8_t *p = (const uint8_t *)&pv->n_headers; p < end; p += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(p);
+	rte_prefetch0(end - 1);
+}
+
+/* Fetch [p, p + len): every line when it is a few (the copy reads them
+ * all), else the first and the last (the hardware prefetcher follows a
+ * longer run once the copy starts). */
+static inline void prefetch_span(const uint8_t *p, uint32_t len)
+{
+	if (len <= 8 * RTE_CACHE_LINE_SIZE)
+		for (uint32_t o = 0; o < len; o += RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(p + o);
+	rte_prefetch0(p + len - 1);
+}
+
 /* Append d[0 .. n) — descriptors of any of writer @w's partitions — and
  * free their mbuf references. */
 static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
@@ -728,11 +752,14 @@ static void write_descs(struct rxl_dp *dp, struct rxl_wr_stats *s, uint32_t w,
 		const struct rxl_mbuf_priv *pv = e->has_headers ? rte_mbuf_to_priv(e->m) : NULL;
 		bool key = e->key_len != RXL_DESC_NULL_KEY;
 
-		/* The payload was written on the rx lcore's CPU: start fetching
-		 * it now, so the copy into the batch (the log append below)
-		 * finds it here. */
-		rte_prefetch0(base + (key && e->key_len ? e->key_off : e->value_off));
-		rte_prefetch0(base + e->value_off + e->value_len - 1);
+		/* The payload and the headers were written on the rx lcore's
+		 * CPU: start fetching them now, so that the copy into the batch
+		 * (the log append below) finds them here. */
+		if (key && e->key_len)
+			prefetch_span(base + e->key_off, e->key_len);
+		prefetch_span(base + e->value_off, e->value_len);
+		if (pv)
+			prefetch_headers(pv);
 		recs[cnt[e->local]++] = (struct rxl_record_in){
 			.key = key ? base + e->key_off : NULL,
 			.key_len = key ? e->key_len : -1,
