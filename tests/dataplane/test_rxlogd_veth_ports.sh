@@ -8,7 +8,11 @@
 #     rxlogd reassembles it (rte_ip_frag) and stores it byte for byte;
 #  2. net_af_packet with 2 queue pairs and 2 rx lcores: the kernel's
 #     fanout hash spreads the generator's 8 flows over both queues, as RSS
-#     would, and each flow keeps its order.
+#     would, and each flow keeps its order;
+#  3. net_tap with 2 queues and 2 rx lcores: the one virtual port that
+#     takes an RSS configuration, so rxlogd's RSS set-up runs; the tap
+#     interface is moved into a second namespace (198.18.0.2 there too),
+#     where the kernel's tun driver gives each flow one queue by its hash.
 # Each phase: every event sent is stored, once, in order per producer.
 # Skips (77) without root, netns or veth; phase 1 skips when XDP cannot
 # attach (the reason is printed).
@@ -17,12 +21,13 @@ set -euo pipefail
 source "$(dirname "$0")/testlib.sh"
 rxlogd=$1 rxlog=$2 gen=$3
 rxl_need_root_and ip logger socat python3
-ns=rxl-np-$$ host=rxp0-$$ peer=rxp1-$$
+ns=rxl-np-$$ host=rxp0-$$ peer=rxp1-$$ ns2=rxl-nt-$$ tap=rxt-$$
 tmp=$(mktemp -d "${RXL_TEST_TMP:-/tmp}/rxl-p-XXXXXX")
 pid=
 cleanup() {
   [[ -z $pid ]] || rxl_kill_dpdk "$pid" rxlogd
   rxl_veth_teardown "$ns" "$host"
+  ip netns del "$ns2" 2>/dev/null || true # the tap goes when rxlogd closes it
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -127,4 +132,22 @@ grep -q "2 rx queue(s)" "$tmp/err" || fail "expected 2 rx queues"
 send 0 32000
 check 0 32000 2
 echo "af_packet x2: 32000 of 32000 events stored, both queues used"
+
+# 3. net_tap, two queues with RSS, two rx lcores, fed from a second namespace.
+if [[ ! -c /dev/net/tun ]]; then
+  echo "SKIP (phase 3): no /dev/net/tun for net_tap"
+  echo "1 passed, 0 failed"
+  exit 0
+fi
+ip netns add "$ns2" || fail "cannot create a second network namespace"
+start_rxlogd "net_tap0,iface=$tap" 2 || fail "rxlogd did not start on net_tap"
+grep -q "2 rx queue(s) with RSS" "$tmp/err" || fail "expected 2 rx queues with RSS on net_tap"
+mac=$(cat "/sys/class/net/$tap/address")
+ip link set "$tap" netns "$ns2"
+ip -n "$ns2" addr add 198.18.0.2/24 dev "$tap"
+ip -n "$ns2" link set "$tap" up
+ip -n "$ns2" link set lo up
+ns=$ns2 peer=$tap send 0 32000
+check 0 32000 2
+echo "tap x2 (RSS configured): 32000 of 32000 events stored, both queues used"
 echo "1 passed, 0 failed"
