@@ -81,34 +81,74 @@ const char *rxl_l2l4_drop_name(enum rxl_l2l4_result r)
  * it). No overflow: the incoming sum is < 2^34 (0 or a value returned here)
  * and len / 4 words of < 2^32 each add < 2^62 for any len < 2^32.
  */
-uint64_t rxl_l2l4_csum_add(uint64_t sum, const void *p, size_t len)
+__extension__ typedef unsigned __int128 u128; /* GCC and clang on 64-bit targets */
+
+/* The sum itself, inlined into this file's callers so that the fixed
+ * lengths they pass (an IPv4 header, a pseudo-header) compile to straight
+ * loads and adds; only a UDP payload's length varies.
+ *
+ * A tail of 1..15 bytes after the 16-byte loop is summed branch-free: the
+ * buffer's last 16 bytes are loaded (they lie inside it when len >= 16)
+ * and shifted right past the bytes already summed, which leaves the tail
+ * where the loop would have put it (its first byte is at an offset that is
+ * a multiple of 16, so it lands at bit 0, as the low byte of its 16-bit
+ * word in little-endian order), zero-padded. A byte loop and a store into a
+ * stack word there, with a different tail length on each call, had made the
+ * tail 60% of this function's time in a syslog rx profile (branch misses
+ * and a failed store-to-load forward). */
+static inline __attribute__((always_inline)) uint64_t csum_add(uint64_t sum, const uint8_t *b,
+							       size_t len)
 {
-	const uint8_t *b = p;
 	uint64_t s0 = sum, s1 = 0;
 	uint32_t w[4];
 
-	while (len >= 16) {
-		memcpy(w, b, 16);
-		s0 += w[0];
-		s1 += w[1];
-		s0 += w[2];
-		s1 += w[3];
-		b += 16;
-		len -= 16;
-	}
-	while (len >= 4) {
-		memcpy(w, b, 4);
-		s0 += w[0];
-		b += 4;
-		len -= 4;
-	}
-	if (len) {
-		w[0] = 0;
-		memcpy(w, b, len); /* zero padding after an odd last byte, RFC 1071 */
-		s0 += w[0];
+	if (len >= 16) {
+		const uint8_t *end = b + len;
+
+		do {
+			memcpy(w, b, 16);
+			s0 += w[0];
+			s1 += w[1];
+			s0 += w[2];
+			s1 += w[3];
+			b += 16;
+			len -= 16;
+		} while (len >= 16);
+		if (len) {
+			uint64_t lo, hi;
+
+			memcpy(&lo, end - 16, 8);
+			memcpy(&hi, end - 8, 8);
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the tail shift assumes a little-endian host"
+#endif
+			u128 v = ((u128)hi << 64 | lo) >> (8 * (16 - len));
+
+			s0 += (uint32_t)v;
+			s1 += (uint32_t)(v >> 32);
+			s0 += (uint32_t)(v >> 64);
+			s1 += (uint32_t)(v >> 96);
+		}
+	} else {
+		while (len >= 4) {
+			memcpy(w, b, 4);
+			s0 += w[0];
+			b += 4;
+			len -= 4;
+		}
+		if (len) {
+			w[0] = 0;
+			memcpy(w, b, len); /* zero padding after an odd last byte, RFC 1071 */
+			s0 += w[0];
+		}
 	}
 	s0 += s1;
 	return (s0 & 0xffffffffu) + (s0 >> 32);
+}
+
+uint64_t rxl_l2l4_csum_add(uint64_t sum, const void *p, size_t len)
+{
+	return csum_add(sum, p, len);
 }
 
 uint16_t rxl_l2l4_csum_fold(uint64_t sum)
@@ -136,11 +176,11 @@ static uint64_t pseudo_sum(const uint8_t *ip, int v6, uint8_t proto, uint32_t ul
 	if (v6) {
 		rxl_be32_put(tail, ulen);
 		tail[7] = proto;
-		return rxl_l2l4_csum_add(rxl_l2l4_csum_add(0, ip + 8, 32), tail, 8);
+		return csum_add(csum_add(0, ip + 8, 32), tail, 8);
 	}
 	tail[1] = proto;
 	rxl_be16_put(tail + 2, (uint16_t)ulen);
-	return rxl_l2l4_csum_add(rxl_l2l4_csum_add(0, ip + 12, 8), tail, 4);
+	return csum_add(csum_add(0, ip + 12, 8), tail, 4);
 }
 
 /* ---- parsing ---------------------------------------------------------------- */
@@ -185,7 +225,7 @@ static enum rxl_l2l4_result parse_udp(const uint8_t *ip, int v6, const uint8_t *
 	if ((flags & RXL_L2L4_VERIFY_UDP_CSUM) && csum != 0) {
 		uint64_t sum = pseudo_sum(ip, v6, PROTO_UDP, ulen);
 
-		if (unlikely(rxl_l2l4_csum_fold(rxl_l2l4_csum_add(sum, u, ulen)) != 0xffff))
+		if (unlikely(rxl_l2l4_csum_fold(csum_add(sum, u, ulen)) != 0xffff))
 			return RXL_L2L4_DROP_UDP_CHECKSUM;
 	}
 	pkt->src_port = rxl_be16_get(u);
@@ -210,7 +250,7 @@ static enum rxl_l2l4_result parse_ipv4(const uint8_t *ip, uint32_t avail, int l2
 	if (unlikely(tot > avail))
 		return RXL_L2L4_DROP_IPV4_LENGTH;
 	if ((flags & RXL_L2L4_VERIFY_IPV4_CSUM) &&
-	    unlikely(rxl_l2l4_csum_fold(rxl_l2l4_csum_add(0, ip, ihl)) != 0xffff))
+	    unlikely(rxl_l2l4_csum_fold(csum_add(0, ip, ihl)) != 0xffff))
 		return RXL_L2L4_DROP_IPV4_CHECKSUM;
 	if (unlikely(ipv4_mcast_or_bcast(ip + 12)))
 		return RXL_L2L4_DROP_BAD_SOURCE_ADDRESS;
