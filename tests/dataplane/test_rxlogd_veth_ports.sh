@@ -49,22 +49,25 @@ start_rxlogd() {
 }
 
 # send N_LOGGER N_GEN [BIG]: logger lines and rxlog-gen native events from
-# the namespace (after an ARP warm-up: see test_rxlogd_veth.sh); with BIG,
-# one datagram of 4000 bytes (three IP fragments on a 1500-byte MTU).
+# namespace $via_ns out of its interface $via_if (after an ARP warm-up: see
+# test_rxlogd_veth.sh); with BIG, one datagram of 4000 bytes (three IP
+# fragments on a 1500-byte MTU). 32 producers: 32 flows, so that a hash
+# putting all of them on one of two queues (1 in 2^31) never fails a phase.
+via_ns=$ns via_if=$peer
 send() {
   sleep 0.5 # starting the port wipes the interface's neighbour table
-  echo warm-up | ip netns exec "$ns" socat -u - UDP4-SENDTO:198.18.0.1:9
+  echo warm-up | ip netns exec "$via_ns" socat -u - UDP4-SENDTO:198.18.0.1:9
   sleep 0.3
   if (($1 > 0)); then
     for i in $(seq "$1"); do echo "ietf message $i"; done >"$tmp/ietf"
-    ip netns exec "$ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
+    ip netns exec "$via_ns" logger -d -n 198.18.0.1 -P 5514 --rfc5424 -t rfc5424 -f "$tmp/ietf"
   fi
   if [[ ${3:-} == big ]]; then
     head -c 3000 /dev/urandom | base64 -w0 | head -c 4000 >"$tmp/big"
-    ip netns exec "$ns" socat -u -b 65000 "OPEN:$tmp/big" UDP4-SENDTO:198.18.0.1:6100
+    ip netns exec "$via_ns" socat -u -b 65000 "OPEN:$tmp/big" UDP4-SENDTO:198.18.0.1:6100
   fi
-  ip netns exec "$ns" "$gen" --format native --port "net_af_packet0,iface=$peer" \
-    --dst-mac "$mac" --dst 198.18.0.1 --dst-port 7000 --count "$2" --producers 8 \
+  ip netns exec "$via_ns" "$gen" --format native --port "net_af_packet0,iface=$via_if" \
+    --dst-mac "$mac" --dst 198.18.0.1 --dst-port 7000 --count "$2" --producers 32 \
     --events-per-datagram 8 --rate 40000 --linger-ms 200 >"$tmp/gen.out" 2>"$tmp/gen.err" ||
     fail "rxlog-gen: $(tail -3 "$tmp/gen.err")"
   sleep 1
@@ -140,14 +143,20 @@ if [[ ! -c /dev/net/tun ]]; then
   exit 0
 fi
 ip netns add "$ns2" || fail "cannot create a second network namespace"
-start_rxlogd "net_tap0,iface=$tap" 2 || fail "rxlogd did not start on net_tap"
+if ! start_rxlogd "net_tap0,iface=$tap" 2; then
+  grep -q "no DPDK device came up" "$tmp/err" || fail "rxlogd did not start on net_tap"
+  echo "SKIP (phase 3): this DPDK has no net_tap driver"
+  echo "1 passed, 0 failed"
+  exit 0
+fi
 grep -q "2 rx queue(s) with RSS" "$tmp/err" || fail "expected 2 rx queues with RSS on net_tap"
 mac=$(cat "/sys/class/net/$tap/address")
 ip link set "$tap" netns "$ns2"
 ip -n "$ns2" addr add 198.18.0.2/24 dev "$tap"
 ip -n "$ns2" link set "$tap" up
 ip -n "$ns2" link set lo up
-ns=$ns2 peer=$tap send 0 32000
+via_ns=$ns2 via_if=$tap
+send 0 32000
 check 0 32000 2
 echo "tap x2 (RSS configured): 32000 of 32000 events stored, both queues used"
 echo "1 passed, 0 failed"
