@@ -73,19 +73,22 @@ const char *rxl_l2l4_drop_name(enum rxl_l2l4_result r)
 
 /* ---- Internet checksum ---------------------------------------------------- */
 
+#ifndef __SIZEOF_INT128__
+#error "csum_add() needs unsigned __int128 (a 64-bit target)"
+#endif
+__extension__ typedef unsigned __int128 u128; /* GCC and clang on 64-bit targets */
+
 /*
  * 32-bit words in host order summed exactly into two 64-bit accumulators (no
  * carry chain, so the adds run in parallel); folding then reduces modulo
  * 2^32 - 1 and 2^16 - 1, which gives the RFC 1071 sum of the 16-bit words as
  * they lie in memory (byte-swapped on a little-endian host: _fold() undoes
  * it). No overflow: the incoming sum is < 2^34 (0 or a value returned here)
- * and len / 4 words of < 2^32 each add < 2^62 for any len < 2^32.
- */
-__extension__ typedef unsigned __int128 u128; /* GCC and clang on 64-bit targets */
-
-/* The sum itself, inlined into this file's callers so that the fixed
- * lengths they pass (an IPv4 header, a pseudo-header) compile to straight
- * loads and adds; only a UDP payload's length varies.
+ * and ceil(len / 4) words of < 2^32 each add < 2^62 for any len < 2^32.
+ *
+ * The sum itself is inlined into this file's callers: the pseudo-header's
+ * fixed lengths compile to straight loads and adds (an IPv4 header's, 20
+ * to 60 bytes, and a UDP datagram's vary).
  *
  * A tail of 1..15 bytes after the 16-byte loop is summed branch-free: the
  * buffer's last 16 bytes are loaded (they lie inside it when len >= 16)
