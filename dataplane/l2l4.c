@@ -76,6 +76,9 @@ const char *rxl_l2l4_drop_name(enum rxl_l2l4_result r)
 #ifndef __SIZEOF_INT128__
 #error "csum_add() needs unsigned __int128 (a 64-bit target)"
 #endif
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "csum_add()'s tail shift assumes a little-endian host"
+#endif
 __extension__ typedef unsigned __int128 u128; /* GCC and clang on 64-bit targets */
 
 /*
@@ -122,9 +125,6 @@ static inline __attribute__((always_inline)) uint64_t csum_add(uint64_t sum, con
 
 			memcpy(&lo, end - 16, 8);
 			memcpy(&hi, end - 8, 8);
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "the tail shift assumes a little-endian host"
-#endif
 			u128 v = ((u128)hi << 64 | lo) >> (8 * (16 - len));
 
 			s0 += (uint32_t)v;

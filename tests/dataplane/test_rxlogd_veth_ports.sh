@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests: rxlogd on the two other kinds of kernel-interface port, at one end
+# tests: rxlogd on three other kinds of kernel-interface port, at one end
 # of a veth pair whose far end lives in a network namespace this test
 # makes (198.18.0.0/24); rxlog-gen sends from inside the namespace out of
 # its own DPDK port (net_af_packet on the far end):
@@ -7,12 +7,13 @@
 #     a 4000-byte datagram from socat that the sender's kernel fragments:
 #     rxlogd reassembles it (rte_ip_frag) and stores it byte for byte;
 #  2. net_af_packet with 2 queue pairs and 2 rx lcores: the kernel's
-#     fanout hash spreads the generator's 8 flows over both queues, as RSS
+#     fanout hash spreads the generator's 32 flows over both queues, as RSS
 #     would, and each flow keeps its order;
-#  3. net_tap with 2 queues and 2 rx lcores: the one virtual port that
-#     takes an RSS configuration, so rxlogd's RSS set-up runs; the tap
-#     interface is moved into a second namespace (198.18.0.2 there too),
-#     where the kernel's tun driver gives each flow one queue by its hash.
+#  3. net_tap with 2 queues and 2 rx lcores: of the virtual ports tested
+#     here the one that takes an RSS configuration, so rxlogd's RSS set-up
+#     runs; the tap interface is moved into a second namespace (198.18.0.2
+#     there too), where the kernel's tun driver gives each flow one queue
+#     by its hash.
 # Each phase: every event sent is stored, once, in order per producer.
 # Skips (77) without root, netns or veth; phase 1 skips when XDP cannot
 # attach (the reason is printed).
